@@ -1,0 +1,5 @@
+//! Configuration: discovery, parsing, validation (SPEC §1, §3).
+
+pub mod model;
+
+pub use model::*;
