@@ -22,6 +22,10 @@ pub trait Core {
     /// The earliest moment the core wants a `Tick`, if any. `None` means the
     /// loop may sleep until the next event, however long that takes.
     fn next_deadline(&self) -> Option<Instant>;
+    /// Messages produced since the last call; the loop logs them.
+    fn take_messages(&mut self) -> Vec<Message> {
+        Vec::new()
+    }
 }
 
 /// A message the core wants logged, at tini's verbosity scale.

@@ -60,11 +60,6 @@ impl SingleCommand {
         }
     }
 
-    /// Messages produced since the last call (the loop logs them).
-    pub fn take_messages(&mut self) -> Vec<Message> {
-        std::mem::take(&mut self.messages)
-    }
-
     fn say(&mut self, level: log::Level, text: String) {
         self.messages.push(Message { level, text });
     }
@@ -199,6 +194,10 @@ impl Core for SingleCommand {
             State::Draining { next, .. } => next,
             _ => None,
         }
+    }
+
+    fn take_messages(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.messages)
     }
 }
 

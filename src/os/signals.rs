@@ -1,0 +1,76 @@
+//! Which signals rinit takes in, and how.
+//!
+//! A PID 1 silently drops every signal it neither handles nor blocks, so we
+//! install a handler (signal-hook's self-pipe, read in the mio loop) for every
+//! catchable signal, real-time ones included. Left alone, as tini leaves them:
+//! the synchronous faults (a bug in rinit should crash it, not be forwarded)
+//! and SIGKILL/SIGSTOP. SIGTTIN/SIGTTOU are *ignored*, as tini does: after the
+//! child takes the terminal's foreground, a write by rinit to the TTY must not
+//! stop rinit (with a handler instead, the kernel would re-raise on every
+//! retried write). Children get both back to default in `spawn::child_setup`.
+
+use signal_hook_mio::v1_0::Signals;
+use std::io;
+
+/// Never taken in: faults that belong to rinit itself, and the uncatchable.
+const LEFT_ALONE: [i32; 11] = [
+    libc::SIGKILL,
+    libc::SIGSTOP,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGABRT,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+    libc::SIGTTIN,
+    libc::SIGTTOU,
+];
+
+/// Every signal number rinit installs a handler for.
+pub fn handled() -> Vec<i32> {
+    let classic = (1..32).filter(|s| !LEFT_ALONE.contains(s));
+    classic.chain(libc::SIGRTMIN()..=libc::SIGRTMAX()).collect()
+}
+
+/// Install the handlers; the returned `Signals` is a mio `Source`.
+pub fn take_in() -> io::Result<Signals> {
+    ignore_tty_signals()?;
+    Signals::new(handled())
+}
+
+fn ignore_tty_signals() -> io::Result<()> {
+    for sig in [libc::SIGTTIN, libc::SIGTTOU] {
+        // SAFETY: SIG_IGN installs no handler code; `signal` is only racy
+        // with other threads changing the same disposition, and there are none.
+        if unsafe { libc::signal(sig, libc::SIG_IGN) } == libc::SIG_ERR {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_and_chld_rules() {
+        let h = handled();
+        assert!(h.contains(&libc::SIGCHLD), "SIGCHLD drives reaping");
+        for s in [
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGWINCH,
+            libc::SIGCONT,
+            libc::SIGPIPE,
+        ] {
+            assert!(h.contains(&s), "{s}");
+        }
+        for s in LEFT_ALONE {
+            assert!(!h.contains(&s), "{s}");
+        }
+        assert!(h.contains(&libc::SIGRTMAX()));
+    }
+}

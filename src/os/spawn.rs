@@ -1,0 +1,85 @@
+//! Starting children. All work between fork and exec happens in
+//! `child_setup`, the one audited place: async-signal-safe libc calls on
+//! data prepared before the fork, no allocation, no locks, no logging.
+//!
+//! std's `Command` does the rest (argv/envp built before fork, PATH search
+//! with execvp, SIGPIPE back to default, exec errors reported through a
+//! CLOEXEC pipe as `spawn()`'s `io::Error`). We keep only the pid: the reaper
+//! owns `waitpid`, so the `Child` handle is dropped at once (dropping it
+//! neither waits nor kills).
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// How the child is detached from rinit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Its own process group; with `foreground`, also the terminal's
+    /// foreground group when stdin is a TTY (single-command mode, as tini).
+    ProcessGroup { foreground: bool },
+    /// Its own session (supervised programs: `kill_group` reaches all it forks).
+    Session,
+}
+
+/// Everything `child_setup` needs, computed before the fork.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildSetup {
+    pub isolation: Isolation,
+}
+
+/// Spawn `argv` (argv[0] searched in PATH) with rinit's stdio and environment.
+pub fn spawn(argv: &[OsString], setup: ChildSetup) -> io::Result<i32> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?;
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    // SAFETY: `child_setup` only makes async-signal-safe calls on the `Copy`
+    // value captured here; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(move || child_setup(&setup));
+    }
+    let child = cmd.spawn()?;
+    Ok(child.id() as i32)
+}
+
+/// Runs in the forked child, before exec.
+fn child_setup(setup: &ChildSetup) -> io::Result<()> {
+    match setup.isolation {
+        Isolation::Session => {
+            // SAFETY: async-signal-safe syscall.
+            if unsafe { libc::setsid() } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Isolation::ProcessGroup { foreground } => {
+            // SAFETY: async-signal-safe syscall.
+            if unsafe { libc::setpgid(0, 0) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // Done here, in the child, as tini does: if rinit runs under
+            // another init doing the same, doing it in the parent could race
+            // and leave the real child in the background. SIGTTOU is still
+            // ignored at this point, so a background caller is not stopped.
+            // SAFETY: async-signal-safe syscalls.
+            if foreground && unsafe { libc::tcsetpgrp(0, libc::getpgrp()) } < 0 {
+                let err = io::Error::last_os_error();
+                // No TTY on stdin (ENOTTY), or no such device (ENXIO): fine.
+                if !matches!(err.raw_os_error(), Some(libc::ENOTTY) | Some(libc::ENXIO)) {
+                    return Err(err);
+                }
+            }
+        }
+    }
+    // rinit ignores these (see signals.rs); an ignored disposition survives
+    // exec, so give the program the default back or job control breaks.
+    for sig in [libc::SIGTTIN, libc::SIGTTOU] {
+        // SAFETY: async-signal-safe; SIG_DFL installs no code.
+        if unsafe { libc::signal(sig, libc::SIG_DFL) } == libc::SIG_ERR {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
