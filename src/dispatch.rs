@@ -144,9 +144,7 @@ struct SingleSpawner {
 
 impl Spawner for SingleSpawner {
     fn spawn(&mut self, id: ChildId) -> Event {
-        let setup = ChildSetup {
-            isolation: Isolation::ProcessGroup { foreground: true },
-        };
+        let setup = ChildSetup::isolated(Isolation::ProcessGroup { foreground: true });
         match os::spawn::spawn(&self.argv, setup) {
             Ok(pid) => Event::Spawned { id, pid },
             Err(e) => Event::SpawnFailed {

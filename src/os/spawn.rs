@@ -23,10 +23,32 @@ pub enum Isolation {
     Session,
 }
 
+/// Who the child runs as: resolved from /etc/passwd and /etc/group before
+/// the fork (never through NSS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+}
+
 /// Everything `child_setup` needs, computed before the fork.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ChildSetup {
     pub isolation: Isolation,
+    pub identity: Option<Identity>,
+    pub umask: Option<u32>,
+}
+
+impl ChildSetup {
+    pub fn isolated(isolation: Isolation) -> Self {
+        ChildSetup {
+            isolation,
+            identity: None,
+            umask: None,
+        }
+    }
 }
 
 /// Spawn `argv` (argv[0] searched in PATH) with rinit's stdio and environment.
@@ -36,8 +58,14 @@ pub fn spawn(argv: &[OsString], setup: ChildSetup) -> io::Result<i32> {
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?;
     let mut cmd = Command::new(program);
     cmd.args(args);
-    // SAFETY: `child_setup` only makes async-signal-safe calls on the `Copy`
-    // value captured here; it allocates nothing and takes no lock.
+    spawn_command(cmd, setup)
+}
+
+/// Spawn a prepared `Command` (environment, directory and stdio already set
+/// on it) with `setup` applied between fork and exec.
+pub fn spawn_command(mut cmd: Command, setup: ChildSetup) -> io::Result<i32> {
+    // SAFETY: `child_setup` only makes async-signal-safe calls on the value
+    // moved in here; it allocates nothing and takes no lock.
     unsafe {
         cmd.pre_exec(move || child_setup(&setup));
     }
@@ -72,6 +100,24 @@ fn child_setup(setup: &ChildSetup) -> io::Result<()> {
                 }
             }
         }
+    }
+    if let Some(id) = &setup.identity {
+        // Supplementary groups first, then the gid, then the uid: once the
+        // uid is dropped the other two can no longer be changed.
+        // SAFETY: async-signal-safe syscalls; `groups` was allocated before
+        // the fork and is only read here.
+        unsafe {
+            if libc::setgroups(id.groups.len(), id.groups.as_ptr()) < 0
+                || libc::setgid(id.gid) < 0
+                || libc::setuid(id.uid) < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    if let Some(mask) = setup.umask {
+        // SAFETY: async-signal-safe, cannot fail.
+        unsafe { libc::umask(mask as libc::mode_t) };
     }
     // rinit ignores these (see signals.rs); an ignored disposition survives
     // exec, so give the program the default back or job control breaks.
