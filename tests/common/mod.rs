@@ -201,11 +201,17 @@ impl Output {
     }
 
     pub fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr.lines().filter(|l| !l.trim().is_empty()).collect()
+        self.stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
     }
 
     pub fn stdout_lines(&self) -> Vec<&str> {
-        self.stdout.lines().filter(|l| !l.trim().is_empty()).collect()
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
     }
 }
 
@@ -699,5 +705,6 @@ pub fn sig_name(sig: i32) -> String {
 
 /// Does `s` contain `needle`, ignoring ASCII case?
 pub fn contains_ci(s: &str, needle: &str) -> bool {
-    s.to_ascii_lowercase().contains(&needle.to_ascii_lowercase())
+    s.to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
 }
