@@ -92,19 +92,26 @@ impl Shared {
         st.in_flight = st.in_flight.saturating_sub(n);
         if st.want_wake && st.used() <= self.capacity / 2 {
             st.want_wake = false;
-            if let Some(w) = &self.waker {
-                // Nothing useful to do if the loop's wake pipe fails; the
-                // loop still re-checks `has_room` on every tick.
-                let _ = w.wake();
-            }
+            self.wake();
         }
         self.progress.notify_all();
     }
 
+    /// Keep the first error for `take_error`, and wake the loop so it
+    /// reports it now rather than at some later tick.
     fn record_error(&self, st: &mut State, e: Errno) {
         if !st.error_seen {
             st.error_seen = true;
             st.error = Some(e);
+            self.wake();
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(w) = &self.waker {
+            // Nothing useful to do if the loop's wake pipe fails; the loop
+            // still pumps on every tick.
+            let _ = w.wake();
         }
     }
 }
@@ -159,9 +166,15 @@ impl Sink {
     }
 
     /// Whether there is room for more: the loop reads pipes only then.
+    /// A "no" arms the waker just like a refused push: the loop is about to
+    /// stop reading and must hear when it may start again.
     pub fn has_room(&self) -> bool {
-        let st = self.shared.lock();
-        st.broken || st.used() < self.shared.capacity
+        let mut st = self.shared.lock();
+        let room = st.broken || st.used() < self.shared.capacity;
+        if !room {
+            st.want_wake = true;
+        }
+        room
     }
 
     /// Bytes queued or being written.
