@@ -225,3 +225,54 @@ fn two_sources_two_streams_every_line_once_in_order() {
         assert_eq!(got.len(), 2 * 1501, "{stream:?}: no stray lines");
     }
 }
+
+#[test]
+fn partial_lines_ticks_rinit_messages_and_a_dead_stdout() {
+    let mut poll = Poll::new().expect("poll");
+    let waker = Arc::new(Waker::new(poll.registry(), LOG).expect("waker"));
+    let (r_out, w_out) = pipe();
+    let (r_err, w_err) = pipe();
+    drop(r_out); // nobody reads stdout: EPIPE
+    let sink_out = Sink::new(w_out, 4096, Some(Arc::clone(&waker)), "stdout").expect("sink");
+    let sink_err = Sink::new(w_err, 4096, Some(waker), "stderr").expect("sink");
+    let mut mux = LogMux::new(FormatOptions::default(), sink_out, sink_err);
+    let web = mux.register("web");
+    let (start, go) = mpsc::channel();
+    let err_rx = reader(r_err, go);
+    start.send(()).expect("start");
+
+    let t0 = Instant::now();
+    assert_eq!(mux.next_deadline(), None);
+    mux.feed(web, Stream::Stderr, b"prompt> ", t0);
+    mux.log_rinit(log::Level::Info, "web: starting -> running");
+    assert_eq!(mux.next_deadline(), Some(t0 + rinit::logmux::PARTIAL_DELAY));
+    mux.tick(t0 + rinit::logmux::PARTIAL_DELAY);
+    assert_eq!(mux.next_deadline(), None);
+
+    // The dead stdout: the write fails, the sink wakes the loop, the loop
+    // pumps and the error is said once on stderr; supervision goes on.
+    mux.feed(web, Stream::Stdout, b"lost\n", t0);
+    let mut events = Events::with_capacity(8);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no wake for the failed output");
+        poll.poll(&mut events, Some(left)).expect("poll");
+        if events.iter().any(|e| e.token() == LOG) {
+            break;
+        }
+    }
+    mux.pump();
+    mux.feed(web, Stream::Stdout, b"also lost\n", t0);
+    mux.pump();
+    assert!(mux.can_accept(Stream::Stdout));
+    assert!(mux.flush_blocking(Instant::now() + PATIENCE));
+    drop(mux);
+    let err = String::from_utf8(err_rx.recv_timeout(PATIENCE).expect("reader")).expect("utf8");
+    assert_eq!(
+        err,
+        "rinit | info: web: starting -> running\n\
+         web   | prompt> \n\
+         rinit | error: cannot write to stdout: Broken pipe; its output is discarded\n"
+    );
+}
