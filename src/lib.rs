@@ -9,4 +9,5 @@ pub mod core;
 pub mod dispatch;
 pub mod event_loop;
 pub mod logger;
+pub mod logmux;
 pub mod os;

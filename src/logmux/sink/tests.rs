@@ -1,0 +1,195 @@
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::os::fd::OwnedFd;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use mio::{Events, Poll, Token};
+use nix::fcntl::OFlag;
+
+use super::*;
+
+const WAKE: Token = Token(7);
+/// Generous: on a loaded 2-core machine, but a hang still fails the test.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn pipe(flags: OFlag) -> (File, OwnedFd) {
+    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | flags).expect("pipe2");
+    (File::from(r), w)
+}
+
+fn numbered(i: usize) -> Vec<u8> {
+    // Mixed lengths, so chunks cut at different places.
+    format!("line {i:06} {}\n", "x".repeat(i * 37 % 300)).into_bytes()
+}
+
+/// Read every line until EOF on a thread; the result comes back on a channel.
+fn reader(r: File) -> mpsc::Receiver<Vec<String>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let lines: Vec<String> = BufReader::new(r)
+            .lines()
+            .map(|l| l.expect("read"))
+            .collect();
+        let _ = tx.send(lines);
+    });
+    rx
+}
+
+fn wait_for_wake(poll: &mut Poll) {
+    let mut events = Events::with_capacity(4);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "waker never fired");
+        poll.poll(&mut events, Some(left)).expect("poll");
+        if events.iter().any(|e| e.token() == WAKE) {
+            return;
+        }
+    }
+}
+
+#[test]
+fn full_without_blocking_then_wake_then_everything_in_order() {
+    let (r, w) = pipe(OFlag::empty());
+    let mut poll = Poll::new().expect("poll");
+    let waker = Arc::new(Waker::new(poll.registry(), WAKE).expect("waker"));
+    let capacity = 32 * 1024;
+    let sink = Sink::new(w, capacity, Some(waker), "test").expect("sink");
+    let total = 20_000; // ~3.5 MB: far more than the pipe and the sink hold
+
+    // Nobody reads yet: push until Full on a helper thread, which must come
+    // back (try_push never blocks) well before the deadline.
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut i = 0;
+        while i < total {
+            match sink.try_push(&numbered(i)) {
+                Ok(()) => i += 1,
+                Err(Full) => break,
+            }
+        }
+        let _ = tx.send((sink, i));
+    });
+    let (sink, mut next) = rx.recv_timeout(PATIENCE).expect("try_push blocked");
+    assert!(next < total, "never got Full");
+    // (The writer may still be filling the pipe: `used` only shrinks.)
+    assert!(sink.used() <= capacity);
+
+    // The reader resumes: the waker fires, and the rest goes through,
+    // retrying after each wake exactly as the event loop will.
+    let lines = reader(r);
+    while next < total {
+        wait_for_wake(&mut poll);
+        while next < total && sink.try_push(&numbered(next)).is_ok() {
+            next += 1;
+        }
+    }
+    assert!(
+        sink.flush_blocking(Instant::now() + PATIENCE),
+        "flush timed out"
+    );
+    assert_eq!(sink.take_error(), None);
+    drop(sink); // the writer exits and closes the pipe: EOF for the reader
+    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
+    assert_eq!(got.len(), total);
+    for (i, line) in got.iter().enumerate() {
+        assert_eq!(format!("{line}\n").as_bytes(), numbered(i), "line {i}");
+    }
+}
+
+#[test]
+fn a_line_larger_than_the_capacity_goes_through_when_empty() {
+    let (r, w) = pipe(OFlag::empty());
+    let sink = Sink::new(w, 1024, None, "test").expect("sink");
+    let lines = reader(r);
+    let mut big = vec![b'b'; 10_000];
+    big.push(b'\n');
+    assert!(sink.try_push(b"small\n").is_ok());
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+    // Empty: accepted whole, even though it is ten times the capacity
+    // (refusal when not empty: `refused_when_not_empty_and_over_capacity`).
+    assert_eq!(sink.try_push(&big), Ok(()));
+    assert!(!sink.has_room() || sink.used() == 0);
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+    drop(sink);
+    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
+    assert_eq!(got, vec!["small".to_string(), "b".repeat(10_000)]);
+}
+
+#[test]
+fn refused_when_not_empty_and_over_capacity() {
+    // A pipe nobody reads, with lines bigger than the pipe buffer, so the
+    // writer is stuck and `used` stays put.
+    let (r, w) = pipe(OFlag::empty());
+    let sink = Sink::new(w, 200_000, None, "test").expect("sink");
+    let mut line = vec![b'z'; 150_000];
+    line.push(b'\n');
+    assert_eq!(sink.try_push(&line), Ok(()));
+    assert_eq!(sink.try_push(&line), Err(Full));
+    assert!(sink.has_room(), "used < capacity: room for smaller lines");
+    assert_eq!(sink.try_push(b"short\n"), Ok(()));
+    drop(r); // EPIPE unblocks the writer; nothing hangs after the test
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+}
+
+#[test]
+fn closed_reader_is_reported_once_and_lines_are_discarded() {
+    let (r, w) = pipe(OFlag::empty());
+    drop(r);
+    let sink = Sink::new(w, 4096, None, "test").expect("sink");
+    assert_eq!(sink.try_push(b"into the void\n"), Ok(()));
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+    assert!(sink.is_broken());
+    assert_eq!(sink.take_error(), Some(Errno::EPIPE));
+    assert_eq!(sink.take_error(), None, "reported once");
+    // Supervision goes on: everything is accepted (and discarded).
+    for _ in 0..10_000 {
+        assert_eq!(sink.try_push(b"more\n"), Ok(()));
+    }
+    assert!(sink.has_room());
+    assert_eq!(sink.used(), 0);
+}
+
+#[test]
+fn nonblocking_output_is_waited_on_not_dropped() {
+    // An `inherit` program may set O_NONBLOCK on the shared description.
+    let (mut r, w) = pipe(OFlag::O_NONBLOCK);
+    // pipe2 set it on both ends; the test's reader wants to block.
+    nix::fcntl::fcntl(&r, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty())).expect("fcntl");
+    let sink = Sink::new(w, SINK_CAPACITY, None, "test").expect("sink");
+    let mut want = Vec::new();
+    for i in 0..3000 {
+        let l = numbered(i);
+        want.extend_from_slice(&l);
+        assert_eq!(sink.try_push(&l), Ok(()));
+    }
+    // The pipe (64 KiB) is now full and the writer sees EAGAIN; reading
+    // everything must still give every byte once, in order.
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut got = Vec::new();
+        let _ = r.read_to_end(&mut got);
+        let _ = tx.send(got);
+    });
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+    assert_eq!(sink.take_error(), None);
+    drop(sink);
+    assert_eq!(rx.recv_timeout(PATIENCE).expect("reader finished"), want);
+}
+
+#[test]
+fn chunks_end_at_line_ends() {
+    let cases: [(&[u8], usize, usize); 7] = [
+        (b"", 4, 0),
+        (b"ab\n", 4, 3),
+        (b"ab\ncd\nef\n", 7, 6),
+        (b"ab\ncd\nef\n", 5, 3),
+        (b"abcdefgh\nx\n", 4, 9), // one long line: whole
+        (b"abcdefgh", 4, 8),      // no line end at all: as is
+        (b"a\nbcdefgh", 4, 2),
+    ];
+    for (buf, limit, want) in cases {
+        assert_eq!(next_chunk(buf, limit), want, "{buf:?} / {limit}");
+    }
+}
