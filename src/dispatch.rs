@@ -4,9 +4,10 @@
 use crate::cli::{self, Invocation, RunOptions};
 use crate::core::single::{self, SingleCommand};
 use crate::core::{ChildId, Event};
-use crate::event_loop::{EventLoop, Spawner};
+use crate::event_loop::{EventLoop, Runtime};
 use crate::os;
 use crate::os::spawn::{ChildSetup, Isolation};
+use mio::Registry;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -128,8 +129,8 @@ fn run_single(opts: RunOptions, env: &dyn Fn(&str) -> Option<String>) -> i32 {
             return 1;
         }
     };
-    let mut spawner = SingleSpawner { argv: opts.command };
-    match event_loop.run(&mut core, &mut spawner) {
+    let mut runtime = SingleRuntime { argv: opts.command };
+    match event_loop.run(&mut core, &mut runtime) {
         Ok(code) => i32::from(code),
         Err(e) => {
             log::error!("event loop failed: {e}");
@@ -138,12 +139,12 @@ fn run_single(opts: RunOptions, env: &dyn Fn(&str) -> Option<String>) -> i32 {
     }
 }
 
-struct SingleSpawner {
+struct SingleRuntime {
     argv: Vec<OsString>,
 }
 
-impl Spawner for SingleSpawner {
-    fn spawn(&mut self, id: ChildId) -> Event {
+impl Runtime<SingleCommand> for SingleRuntime {
+    fn spawn(&mut self, _core: &SingleCommand, id: ChildId, _registry: &Registry) -> Event {
         let setup = ChildSetup::isolated(Isolation::ProcessGroup { foreground: true });
         match os::spawn::spawn(&self.argv, setup) {
             Ok(pid) => Event::Spawned { id, pid },

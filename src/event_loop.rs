@@ -1,31 +1,52 @@
 //! The one event loop: one thread, one `mio::Poll`, one blocking wait.
 //!
-//! The wait's timeout is the core's earliest deadline, or none at all: an
-//! idle rinit makes no syscall and takes no wake-up. Readiness becomes
-//! `Event`s for the core; the core's `Action`s are carried out here through
-//! `os::*`; their results come back as events. The loop owns `waitpid`.
+//! The wait's timeout is the earliest deadline of the core and the runtime,
+//! or none at all: an idle rinit makes no syscall and takes no wake-up.
+//! Readiness becomes `Event`s for the core; the core's `Action`s are carried
+//! out here and through the mode's `Runtime`; results come back as events.
+//! The loop owns `waitpid`.
 
-use crate::core::{Action, ChildId, Core, Event};
+use crate::core::{Action, ChildId, Core, Event, Message};
 use crate::os;
 use crate::os::reap::Reaped;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 use signal_hook_mio::v1_0::Signals;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::io;
 use std::time::Instant;
 
-const SIGNALS: Token = Token(0);
+/// Token 0 is the signal pipe; runtimes use any other.
+pub const SIGNALS: Token = Token(0);
 
-/// What the loop cannot decide by itself: how to start a child the core
-/// names. Returns `Event::Spawned` or `Event::SpawnFailed`.
-pub trait Spawner {
-    fn spawn(&mut self, id: ChildId) -> Event;
+/// The mode-specific side of the loop: how to start what the core names,
+/// and the I/O sources (pipes, sockets) the mode registered.
+pub trait Runtime<C: Core> {
+    /// Carry out `Action::Spawn`; returns `Spawned` or `SpawnFailed`.
+    fn spawn(&mut self, core: &C, id: ChildId, registry: &Registry) -> Event;
+    /// A source the runtime registered is ready.
+    fn ready(&mut self, _token: Token, _now: Instant) {}
+    /// A child was reaped; called before the core hears of it, so whatever
+    /// it wrote is delivered before its exit is logged or acted on.
+    fn reaped(&mut self, _pid: i32, _now: Instant) {}
+    /// The runtime's own earliest deadline (e.g. flushing a partial line).
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
+    fn tick(&mut self, _now: Instant) {}
+    /// One of the core's messages.
+    fn log(&mut self, message: Message) {
+        log::log!(message.level, "{}", message.text);
+    }
+    /// rinit is about to exit: deliver what is still buffered.
+    fn finish(&mut self) {}
 }
 
 pub struct EventLoop {
     poll: Poll,
     events: Events,
     signals: Signals,
+    /// Process groups the core waits to see empty (`Action::WatchGroup`).
+    watched_groups: BTreeSet<i32>,
 }
 
 impl EventLoop {
@@ -40,25 +61,40 @@ impl EventLoop {
             poll,
             events: Events::with_capacity(64),
             signals,
+            watched_groups: BTreeSet::new(),
         })
     }
 
+    pub fn registry(&self) -> &Registry {
+        self.poll.registry()
+    }
+
     /// Drive `core` until it asks to exit; returns the exit code.
-    pub fn run<C: Core>(&mut self, core: &mut C, spawner: &mut dyn Spawner) -> io::Result<u8> {
+    pub fn run<C: Core, R: Runtime<C>>(&mut self, core: &mut C, runtime: &mut R) -> io::Result<u8> {
+        let code = self.drive(core, runtime);
+        runtime.finish();
+        code
+    }
+
+    fn drive<C: Core, R: Runtime<C>>(&mut self, core: &mut C, runtime: &mut R) -> io::Result<u8> {
         let mut queue: VecDeque<Event> = VecDeque::new();
         let actions = core.start(Instant::now());
-        if let Some(code) = self.perform(core, actions, spawner, &mut queue) {
+        if let Some(code) = self.perform(core, runtime, actions, &mut queue) {
             return Ok(code);
         }
         loop {
             while let Some(event) = queue.pop_front() {
                 let actions = core.handle(event, Instant::now());
-                if let Some(code) = self.perform(core, actions, spawner, &mut queue) {
+                if let Some(code) = self.perform(core, runtime, actions, &mut queue) {
                     return Ok(code);
                 }
             }
             let now = Instant::now();
-            let timeout = match core.next_deadline() {
+            if runtime.next_deadline().is_some_and(|d| d <= now) {
+                runtime.tick(now);
+            }
+            let deadline = earliest(core.next_deadline(), runtime.next_deadline());
+            let timeout = match deadline {
                 Some(due) if due <= now => {
                     queue.push_back(Event::Tick);
                     continue;
@@ -72,6 +108,7 @@ impl EventLoop {
                 }
                 return Err(e);
             }
+            let now = Instant::now();
             let mut chld = false;
             for event in self.events.iter() {
                 if event.token() == SIGNALS {
@@ -84,10 +121,15 @@ impl EventLoop {
                             queue.push_back(Event::Signal(sig));
                         }
                     }
+                } else {
+                    runtime.ready(event.token(), now);
                 }
             }
             if chld {
-                reap_all(&mut queue)?;
+                reap_all(runtime, &mut queue)?;
+            }
+            if chld || timeout.is_some() {
+                self.probe_groups(&mut queue);
             }
             if timeout.is_some() {
                 queue.push_back(Event::Tick);
@@ -95,36 +137,69 @@ impl EventLoop {
         }
     }
 
-    fn perform<C: Core>(
+    fn perform<C: Core, R: Runtime<C>>(
         &mut self,
         core: &mut C,
+        runtime: &mut R,
         actions: Vec<Action>,
-        spawner: &mut dyn Spawner,
         queue: &mut VecDeque<Event>,
     ) -> Option<u8> {
-        for m in core.take_messages() {
-            log::log!(m.level, "{}", m.text);
+        for message in core.take_messages() {
+            runtime.log(message);
         }
+        let mut watch = false;
         for action in actions {
             match action {
-                Action::Spawn(id) => queue.push_back(spawner.spawn(id)),
+                Action::Spawn(id) => queue.push_back(runtime.spawn(core, id, self.poll.registry())),
                 Action::Kill { target, signal } => {
                     if let Err(e) = os::kill::send(target, signal) {
                         log::warn!("unable to send signal {signal} to {target:?}: {e}");
                     }
                 }
+                Action::WatchGroup(pgid) => {
+                    self.watched_groups.insert(pgid);
+                    watch = true;
+                }
                 Action::Exit(code) => return Some(code),
             }
         }
+        if watch {
+            // Most groups are already empty when their leader dies: answer
+            // now, in the same batch, so that case costs no signal.
+            self.probe_groups(queue);
+        }
         None
+    }
+
+    fn probe_groups(&mut self, queue: &mut VecDeque<Event>) {
+        self.watched_groups.retain(|&pgid| {
+            if os::kill::group_exists(pgid) {
+                return true;
+            }
+            queue.push_back(Event::GroupEmpty { pgid });
+            false
+        });
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
 /// Reap every ended child; `NoChildren` last if nothing is left at all.
-fn reap_all(queue: &mut VecDeque<Event>) -> io::Result<()> {
+fn reap_all<C: Core, R: Runtime<C>>(
+    runtime: &mut R,
+    queue: &mut VecDeque<Event>,
+) -> io::Result<()> {
     loop {
         match os::reap::reap_one()? {
-            Reaped::Child { pid, end } => queue.push_back(Event::Exited { pid, end }),
+            Reaped::Child { pid, end } => {
+                runtime.reaped(pid, Instant::now());
+                queue.push_back(Event::Exited { pid, end });
+            }
             Reaped::NothingReady => return Ok(()),
             Reaped::NoChildren => {
                 queue.push_back(Event::NoChildren);

@@ -31,6 +31,8 @@ pub enum Event {
     },
     /// Time passed: a deadline from `Core::next_deadline` may be due.
     Tick,
+    /// A process group the core asked to watch has no member left.
+    GroupEmpty { pgid: i32 },
 }
 
 /// Who a signal goes to.
@@ -53,6 +55,9 @@ pub enum Action {
     Spawn(ChildId),
     /// Send `signal` to `target`. A target that is already gone is not an error.
     Kill { target: Target, signal: i32 },
+    /// Tell the core (`Event::GroupEmpty`) once this process group has no
+    /// member left; checked at once, after every reap and on every tick.
+    WatchGroup(i32),
     /// Leave the event loop and exit rinit with this code.
     Exit(u8),
 }

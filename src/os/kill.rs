@@ -12,6 +12,14 @@ pub fn send(target: Target, signal: i32) -> io::Result<()> {
     }
 }
 
+/// Whether any process is left in process group `pgid` (zombies count until
+/// reaped).
+pub fn group_exists(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    let rc = unsafe { libc::kill(-pgid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
 fn kill(pid: i32, signal: i32) -> io::Result<()> {
     // SAFETY: plain syscall; pid is never 0 or -1 here by construction.
     if unsafe { libc::kill(pid, signal) } == 0 {
