@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use toml::de::DeTable;
 
 use super::diag::{Diagnostic, Source};
+use super::global::default_global;
 use super::model::{Config, HookStage};
 use super::raw::{Reader, Table};
-use super::sections::{FileContent, default_global, read_document};
+use super::sections::{FileContent, read_document};
 use super::validate::{FromFile, Merged, check};
 use crate::os::users::UserDb;
 

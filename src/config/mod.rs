@@ -7,6 +7,7 @@
 mod describe;
 mod diag;
 mod expand;
+mod global;
 mod load;
 pub mod model;
 mod order;
@@ -17,8 +18,8 @@ mod values;
 
 pub use describe::describe;
 pub use diag::Diagnostic;
+pub use global::{default_global, default_signals};
 pub use load::{DEFAULT_PATHS, discover, load, load_with, searched_places};
 pub use model::*;
 pub use order::start_order;
-pub use sections::{default_global, default_signals};
 pub use values::{parse_duration, parse_signal, signal_name};
