@@ -165,16 +165,20 @@ fn parse(
 
 /// The files one include pattern names, sorted.
 fn resolve_glob(including: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
-    let pattern_path = Path::new(pattern);
-    let full = if pattern_path.is_absolute() {
-        pattern_path.to_path_buf()
+    // The including file's directory is literal text: escape it so a
+    // directory named like a glob ("[prod]") cannot change the match.
+    let full_text = if Path::new(pattern).is_absolute() {
+        pattern.to_string()
     } else {
-        including
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(pattern_path)
+        let dir = including.parent().unwrap_or(Path::new("."));
+        let dir = glob::Pattern::escape(&dir.to_string_lossy());
+        if dir.is_empty() {
+            pattern.to_string()
+        } else {
+            format!("{dir}/{pattern}")
+        }
     };
-    let full_text = full.to_string_lossy().into_owned();
+    let shown = Path::new(&full_text).display().to_string();
     let entries = glob::glob(&full_text)
         .map_err(|e| format!("invalid include pattern \"{pattern}\": {}", e.msg))?;
     let mut found: Vec<PathBuf> = entries
@@ -184,7 +188,7 @@ fn resolve_glob(including: &Path, pattern: &str) -> Result<Vec<PathBuf>, String>
     found.sort();
     let wildcard = pattern.contains(['*', '?', '[']);
     if found.is_empty() && !wildcard {
-        return Err(format!("included file {} does not exist", full.display()));
+        return Err(format!("included file {shown} does not exist"));
     }
     Ok(found)
 }
