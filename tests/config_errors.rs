@@ -407,3 +407,46 @@ fn missing_file_is_reported() {
         "{e}"
     );
 }
+
+#[test]
+fn single_bracket_program_table() {
+    let d = Dir::new();
+    let p = d.write("rinit.toml", "[program]\nname = \"web\"\ncommand = \"x\"\n");
+    assert_eq!(
+        one_error(&p),
+        format!(
+            "{}:1:2: \"program\" must be an array of tables: write [[program]], with double brackets",
+            p.display()
+        )
+    );
+}
+
+#[test]
+fn accepted_alternative_spellings() {
+    let d = Dir::new();
+    let p = d.write(
+        "rinit.toml",
+        "[rinit.signals]\n10 = \"ignore\"\nsigterm = \"forward\"\n\
+         [[program]]\nname = \"web\"\ncommand = \"x\"\numask = 0o027\nstop_signal = \"sigint\"\nstart_secs = \"1m30s\"\n",
+    );
+    let cfg = load(&p).unwrap();
+    let routes = &cfg.global.signals;
+    assert!(routes.contains(&(10, rinit::config::SignalRoute::Ignore)));
+    assert!(routes.contains(&(15, rinit::config::SignalRoute::Forward)));
+    let web = &cfg.programs[0];
+    assert_eq!(web.process.umask, Some(0o027));
+    assert_eq!(web.stop_signal, 2);
+    assert_eq!(web.start_secs, std::time::Duration::from_secs(90));
+    // A decimal umask is almost certainly a mistake.
+    let p = d.write(
+        "b.toml",
+        "[[program]]\nname = \"web\"\ncommand = \"x\"\numask = 22\n",
+    );
+    assert_eq!(
+        one_error(&p),
+        format!(
+            "{}:4:9: invalid umask \"22\" (expected an octal string like \"022\")",
+            p.display()
+        )
+    );
+}

@@ -215,6 +215,17 @@ impl<'s> Reader<'s> {
 
     /// `[[program]]`-style arrays of tables.
     pub fn tables<'a, 'i>(&mut self, t: &Table<'a, 'i>, key: &str) -> Vec<(Table<'a, 'i>, Span)> {
+        let Some(e) = t.get(key) else {
+            return Vec::new();
+        };
+        if e.value.get_ref().is_table() {
+            // `[program]` instead of `[[program]]`: the commonest slip.
+            let msg = format!(
+                "\"{key}\" must be an array of tables: write [[{key}]], with double brackets"
+            );
+            self.error(&e.key_span, msg);
+            return Vec::new();
+        }
         let Some(items) = self.array(t, key) else {
             return Vec::new();
         };
@@ -293,7 +304,11 @@ impl<'s> Reader<'s> {
             // `umask = 0o022` is octal already; a decimal 22 is almost
             // certainly a mistake, so only octal-written integers pass.
             Some(i) if i.radix() == 8 => i.as_str().to_string(),
-            Some(i) => format!("{}", i),
+            Some(i) => {
+                let msg = format!("invalid umask \"{i}\" (expected an octal string like \"022\")");
+                self.error(&e.value.span(), msg);
+                return None;
+            }
             None => self.string_value(key, e.value)?.value,
         };
         values::parse_umask(&text)
