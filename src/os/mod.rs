@@ -6,3 +6,4 @@ pub mod pid1;
 pub mod reap;
 pub mod signals;
 pub mod spawn;
+pub mod users;
