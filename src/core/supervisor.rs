@@ -400,6 +400,8 @@ mod shutdown;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod shutdown_tests;
 #[cfg(test)]
 mod tests;
