@@ -11,6 +11,8 @@ use crate::core::single::signame;
 use std::time::Instant;
 
 impl Supervisor {
+    /// Route a signal by `Global.signals`; a shutdown route during the
+    /// shutdown is the user insisting: skip to the kill phase.
     pub(super) fn on_signal(&mut self, sig: i32, now: Instant, out: &mut Out) {
         let route = self
             .global
@@ -60,6 +62,8 @@ impl Supervisor {
         }
     }
 
+    /// Enter the stop phase once (the first reason and its code win);
+    /// pending starts and backoffs are cancelled: nothing spawns any more.
     pub(super) fn begin_shutdown(&mut self, code: u8, reason: String, now: Instant, out: &mut Out) {
         if self.phase != Phase::Up {
             return;
@@ -115,6 +119,8 @@ impl Supervisor {
         };
     }
 
+    /// Exit with `code`. Only called once nothing is alive (every wave down
+    /// and NoChildren, or NoChildren itself), so every instance is down.
     pub(super) fn finish(&mut self, code: u8, out: &mut Out) {
         for inst in &mut self.instances {
             // NoChildren proved it: nothing of theirs is alive.
@@ -159,6 +165,8 @@ impl Supervisor {
         }
     }
 
+    /// ECHILD: while up, it empties every watched group; during shutdown
+    /// it proves every instance down and ends the sweep.
     pub(super) fn on_no_children(&mut self, now: Instant, out: &mut Out) {
         self.no_children = true;
         for i in 0..self.instances.len() {
