@@ -2,25 +2,25 @@
 //! config discovery, then single-command mode or supervisor mode.
 
 use crate::cli::{self, Invocation, RunOptions};
+use crate::config::{self, Config};
 use crate::core::single::{self, SingleCommand};
-use crate::core::{ChildId, Event};
-use crate::event_loop::{EventLoop, Runtime};
+use crate::core::supervisor::Supervisor;
+use crate::event_loop::EventLoop;
+use crate::mode::single::SingleRuntime;
+use crate::mode::supervisor::SupervisorRuntime;
 use crate::os;
-use crate::os::spawn::{ChildSetup, Isolation};
-use mio::Registry;
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const LICENSE: &str = include_str!("../LICENSE");
 
-/// Where a config is looked for when neither `-c` nor `$RINIT_CONFIG` names one.
-const DEFAULT_CONFIGS: [&str; 2] = ["/etc/rinit.toml", "/etc/rinit/rinit.toml"];
-
 /// Leftover processes get this long between SIGTERM and SIGKILL once the
-/// main child has exited (`RINIT_KILL_GRACE`, in milliseconds).
+/// main program has exited or every program has stopped
+/// (`RINIT_KILL_GRACE`, in milliseconds).
 const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
+
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Run rinit with `args` (without argv[0]); returns the process exit code.
 pub fn main(args: &[OsString]) -> i32 {
@@ -41,86 +41,127 @@ pub fn main(args: &[OsString]) -> i32 {
             print_stdout(&format!("rinit version {}\n", env!("CARGO_PKG_VERSION")))
         }
         Invocation::License => print_stdout(LICENSE),
-        Invocation::Ctl(_) => not_yet("rinit ctl", "the control plane"),
-        Invocation::Check { .. } => not_yet("rinit check", "supervisor mode"),
+        Invocation::Ctl(_) => {
+            eprintln!(
+                "rinit: error: rinit ctl: the control plane is not available in this version yet"
+            );
+            1
+        }
+        Invocation::Check { config } => check(config.as_deref(), &env),
         Invocation::Run(opts) => run(opts, &env),
     }
 }
 
-fn run(opts: RunOptions, env: &dyn Fn(&str) -> Option<String>) -> i32 {
+/// `rinit check`: validate, print the resolved programs, exit 0 or 1.
+fn check(explicit: Option<&std::path::Path>, env: Env) -> i32 {
+    let path = match config::discover(explicit, env) {
+        Ok(Some(path)) => path,
+        Ok(None) => {
+            eprintln!(
+                "rinit: error: no config found (looked at {})",
+                looked_at(env)
+            );
+            return 1;
+        }
+        Err(d) => {
+            eprintln!("{}", d.error_line());
+            return 1;
+        }
+    };
+    match load(&path, env) {
+        Some(cfg) => print_stdout(&config::describe(&cfg)),
+        None => 1,
+    }
+}
+
+fn run(opts: RunOptions, env: Env) -> i32 {
     crate::logger::init(opts.verbosity);
-    let config = match find_config(opts.config.as_deref(), env) {
-        Ok(c) => c,
-        Err(msg) => {
-            log::error!("{msg}");
+    let path = match config::discover(opts.config.as_deref(), env) {
+        Ok(path) => path,
+        Err(d) => {
+            eprintln!("{}", d.error_line());
             return 2;
         }
     };
-    match (config, opts.command.is_empty()) {
-        (Some(path), _) => not_yet(
-            &format!("configuration {}", path.display()),
-            "supervisor mode",
-        ),
+    match (path, opts.command.is_empty()) {
+        (Some(path), true) => match load(&path, env) {
+            Some(cfg) => run_supervisor(&opts, cfg, env),
+            None => 1,
+        },
+        (Some(path), false) => {
+            eprintln!(
+                "rinit: error: {}: running a main command beside the configured programs is not available in this version yet",
+                path.display()
+            );
+            2
+        }
         (None, false) => run_single(opts, env),
         (None, true) => {
-            let looked = match env("RINIT_CONFIG") {
-                Some(p) => p,
-                None => DEFAULT_CONFIGS.join(", "),
-            };
             eprintln!(
-                "rinit: usage: no command given and no config found (looked at {looked}); see rinit -h"
+                "rinit: usage: no command given and no config found (looked at {}); see rinit -h",
+                looked_at(env)
             );
             2
         }
     }
 }
 
-/// SPEC §1: `-c`, else `$RINIT_CONFIG` (both must exist), else the defaults.
-fn find_config(
-    explicit: Option<&Path>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<PathBuf>, String> {
-    let named = explicit
-        .map(Path::to_path_buf)
-        .or_else(|| env("RINIT_CONFIG").map(PathBuf::from));
-    if let Some(path) = named {
-        return if path.exists() {
-            Ok(Some(path))
-        } else {
-            Err(format!("{}: configuration file not found", path.display()))
-        };
+fn looked_at(env: Env) -> String {
+    match env("RINIT_CONFIG").filter(|v| !v.is_empty()) {
+        Some(p) => p,
+        None => config::DEFAULT_PATHS.join(", "),
     }
-    Ok(DEFAULT_CONFIGS
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists()))
 }
 
-fn run_single(opts: RunOptions, env: &dyn Fn(&str) -> Option<String>) -> i32 {
-    if let Some(sig) = opts.parent_death_signal
-        && let Err(e) = os::pid1::set_parent_death_signal(sig)
-    {
-        log::error!("unable to set the parent death signal: {e}");
-        return 1;
+/// Load and validate; on failure print every problem (a bad config starts nothing).
+fn load(path: &std::path::Path, env: Env) -> Option<Config> {
+    match config::load(path, env) {
+        Ok(cfg) => Some(cfg),
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{}", d.error_line());
+            }
+            None
+        }
     }
-    if opts.subreaper
-        && let Err(e) = os::pid1::register_subreaper()
-    {
-        log::error!("unable to register as a child subreaper: {e}");
-        return 1;
+}
+
+/// What every mode does first as an init: pdeathsig, subreaper, the warning.
+fn become_init(opts: &RunOptions) -> Result<(), i32> {
+    if let Some(sig) = opts.parent_death_signal {
+        os::pid1::set_parent_death_signal(sig).map_err(|e| {
+            log::error!("unable to set the parent death signal: {e}");
+            1
+        })?;
+    }
+    if opts.subreaper {
+        os::pid1::register_subreaper().map_err(|e| {
+            log::error!("unable to register as a child subreaper: {e}");
+            1
+        })?;
     }
     if !os::pid1::reaps_orphans() {
         log::warn!("{}", os::pid1::REAPER_WARNING);
     }
-    let kill_grace = env("RINIT_KILL_GRACE")
+    Ok(())
+}
+
+fn kill_grace(env: Env) -> Duration {
+    env("RINIT_KILL_GRACE")
         .and_then(|ms| ms.parse().ok())
         .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_KILL_GRACE);
+        .unwrap_or(DEFAULT_KILL_GRACE)
+}
+
+fn run_single(opts: RunOptions, env: Env) -> i32 {
+    if let Err(code) = become_init(&opts) {
+        return code;
+    }
     let mut core = SingleCommand::new(single::Settings {
         kill_process_group: opts.kill_process_group,
         warn_on_reap: opts.warn_on_reap,
         remap: opts.remap,
-        kill_grace,
+        kill_grace: kill_grace(env),
     });
     let mut event_loop = match EventLoop::new() {
         Ok(l) => l,
@@ -130,49 +171,36 @@ fn run_single(opts: RunOptions, env: &dyn Fn(&str) -> Option<String>) -> i32 {
         }
     };
     let mut runtime = SingleRuntime { argv: opts.command };
-    match event_loop.run(&mut core, &mut runtime) {
+    finish(event_loop.run(&mut core, &mut runtime))
+}
+
+fn run_supervisor(opts: &RunOptions, cfg: Config, env: Env) -> i32 {
+    if let Err(code) = become_init(opts) {
+        return code;
+    }
+    let mut core = Supervisor::new(&cfg).with_kill_grace(kill_grace(env));
+    let setup = EventLoop::new().and_then(|l| {
+        let runtime = SupervisorRuntime::new(&cfg, &core, l.registry())?;
+        Ok((l, runtime))
+    });
+    let (mut event_loop, mut runtime) = match setup {
+        Ok(pair) => pair,
+        Err(e) => {
+            log::error!("unable to set up the event loop: {e}");
+            return 1;
+        }
+    };
+    finish(event_loop.run(&mut core, &mut runtime))
+}
+
+fn finish(result: std::io::Result<u8>) -> i32 {
+    match result {
         Ok(code) => i32::from(code),
         Err(e) => {
             log::error!("event loop failed: {e}");
             1
         }
     }
-}
-
-struct SingleRuntime {
-    argv: Vec<OsString>,
-}
-
-impl Runtime<SingleCommand> for SingleRuntime {
-    fn spawn(&mut self, _core: &SingleCommand, id: ChildId, _registry: &Registry) -> Event {
-        let setup = ChildSetup::isolated(Isolation::ProcessGroup { foreground: true });
-        match os::spawn::spawn(&self.argv, setup) {
-            Ok(pid) => Event::Spawned { id, pid },
-            Err(e) => Event::SpawnFailed {
-                id,
-                errno: e.raw_os_error().unwrap_or(0),
-                message: format!(
-                    "exec {} failed: {}",
-                    self.argv[0].to_string_lossy(),
-                    strerror(&e)
-                ),
-            },
-        }
-    }
-}
-
-/// The bare strerror text, without std's " (os error N)" suffix.
-fn strerror(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
-
-fn not_yet(what: &str, feature: &str) -> i32 {
-    eprintln!("rinit: error: {what}: {feature} is not available in this version yet");
-    1
 }
 
 fn print_stdout(text: &str) -> i32 {

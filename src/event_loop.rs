@@ -137,6 +137,9 @@ impl EventLoop {
         }
     }
 
+    /// Carry out `actions`. Their immediate answers (spawn results, groups
+    /// already empty) go to the *front* of the queue: they must reach the core
+    /// before anything observed later, such as a due `Tick`.
     fn perform<C: Core, R: Runtime<C>>(
         &mut self,
         core: &mut C,
@@ -147,10 +150,13 @@ impl EventLoop {
         for message in core.take_messages() {
             runtime.log(message);
         }
+        let mut answers = VecDeque::new();
         let mut watch = false;
         for action in actions {
             match action {
-                Action::Spawn(id) => queue.push_back(runtime.spawn(core, id, self.poll.registry())),
+                Action::Spawn(id) => {
+                    answers.push_back(runtime.spawn(core, id, self.poll.registry()))
+                }
                 Action::Kill { target, signal } => {
                     if let Err(e) = os::kill::send(target, signal) {
                         log::warn!("unable to send signal {signal} to {target:?}: {e}");
@@ -165,8 +171,11 @@ impl EventLoop {
         }
         if watch {
             // Most groups are already empty when their leader dies: answer
-            // now, in the same batch, so that case costs no signal.
-            self.probe_groups(queue);
+            // now, so that case costs no signal.
+            self.probe_groups(&mut answers);
+        }
+        while let Some(event) = answers.pop_back() {
+            queue.push_front(event);
         }
         None
     }

@@ -10,4 +10,5 @@ pub mod dispatch;
 pub mod event_loop;
 pub mod logger;
 pub mod logmux;
+pub mod mode;
 pub mod os;

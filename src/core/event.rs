@@ -31,7 +31,8 @@ pub enum Event {
     },
     /// Time passed: a deadline from `Core::next_deadline` may be due.
     Tick,
-    /// A process group the core asked to watch has no member left.
+    /// The process group `pgid` asked for with `Action::WatchGroup` has no
+    /// member left (`kill(-pgid, 0)` failed with ESRCH). Sent once per watch.
     GroupEmpty { pgid: i32 },
 }
 
@@ -55,9 +56,15 @@ pub enum Action {
     Spawn(ChildId),
     /// Send `signal` to `target`. A target that is already gone is not an error.
     Kill { target: Target, signal: i32 },
-    /// Tell the core (`Event::GroupEmpty`) once this process group has no
-    /// member left; checked at once, after every reap and on every tick.
-    WatchGroup(i32),
     /// Leave the event loop and exit rinit with this code.
     Exit(u8),
+    /// Tell the core (`Event::GroupEmpty`) once process group `pgid` is
+    /// empty. The loop probes `kill(-pgid, 0)` when the current batch of
+    /// reaped exits is done (zombies still count as members, so not before
+    /// reaping them), again after each later batch and on every `Tick`, until
+    /// it fails with ESRCH; then it feeds `GroupEmpty` once and forgets the
+    /// watch. The first probe must come before the loop's next `Tick`: the
+    /// core schedules the group's stop signal for "now", so the common case
+    /// (the group died with its leader) costs no signal at all.
+    WatchGroup(i32),
 }

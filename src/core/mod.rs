@@ -4,12 +4,17 @@
 //! deadlines are reported back through `Core::next_deadline`, so every
 //! behaviour can be tested as a table, without processes or sleeping.
 
+pub mod backoff;
 pub mod event;
 pub mod exit;
+pub mod order;
+pub mod program;
 pub mod single;
+pub mod supervisor;
 
 pub use event::{Action, ChildId, Event, Target};
 pub use exit::{ExitRemap, ProcessEnd};
+pub use supervisor::Supervisor;
 
 use std::time::Instant;
 

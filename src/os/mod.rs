@@ -7,3 +7,12 @@ pub mod reap;
 pub mod signals;
 pub mod spawn;
 pub mod users;
+
+/// The bare strerror text of an OS error, without std's " (os error N)".
+pub fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}

@@ -555,12 +555,26 @@ pub fn status_field(pid: i32, field: &str) -> Option<u64> {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
-/// voluntary + nonvoluntary context switches of the main thread.
+/// (voluntary, nonvoluntary) context switches summed over all of the
+/// process's threads (/proc/PID/status alone counts the main thread only).
 pub fn ctxt_switches(pid: i32) -> (u64, u64) {
-    (
-        status_field(pid, "voluntary_ctxt_switches").expect("no voluntary_ctxt_switches"),
-        status_field(pid, "nonvoluntary_ctxt_switches").expect("no nonvoluntary_ctxt_switches"),
-    )
+    let mut total = (0, 0);
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/task: {e}"));
+    for t in tasks.flatten() {
+        let Ok(s) = std::fs::read_to_string(t.path().join("status")) else {
+            continue;
+        };
+        let field = |name: &str| -> u64 {
+            s.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in {}", t.path().display()))
+        };
+        total.0 += field("voluntary_ctxt_switches");
+        total.1 += field("nonvoluntary_ctxt_switches");
+    }
+    total
 }
 
 /// State letter (`R`, `S`, `Z`, …) and parent pid from /proc/PID/stat.
