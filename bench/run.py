@@ -37,8 +37,8 @@ KIT_SRC = os.path.join(BENCH, "benchkit.rs")
 RINIT_DEFAULT = os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release/rinit")
 
 STOP_TIMEOUT_S = 1.0  # stop_timeout given to every supervisor (ms-exact target)
-REAP_LIMIT_S = 10  # zombies left this long after the last orphan: reported as left
-ESC_CAP_S = {"single": 2.0, "super": STOP_TIMEOUT_S * 2 + 3}  # escalation run cut after this
+REAP_LIMIT_S = 5  # zombies left this long after the last orphan: reported as left
+ESC_CAP_S = {"single": 1.5, "super": STOP_TIMEOUT_S * 2 + 3}  # escalation run cut after this
 SETTLE_S = 1.3  # > start_secs/startsecs (1 s): programs count as running
 MiB = 1024 * 1024
 
@@ -713,6 +713,7 @@ def main():
         return xs[k:] + xs[:k]
 
     for r in range(rounds):
+        meta.setdefault("load_rounds", []).append(loadavg())
         log(f"round {r + 1}/{rounds} (load {loadavg()}, {time.monotonic() - started:.0f} s)")
         if "startup" not in skip:
             for init in rot(inits, r):
