@@ -115,7 +115,18 @@ fn no_warning_as_pid1() {
 
 // ---- leftovers after the main child exits (rinit's difference from tini) ----
 
-/// The grandchild's host pid, found in rinit's namespace by elimination.
+/// Start `leftover.py ARGS`, find the grandchild's host pid, then let the
+/// main child exit (it waits for a line on stdin).
+fn leftover(args: &[&str]) -> (Proc, i32) {
+    let mut p = Rinit::cmd(&[], &py("leftover.py", args))
+        .piped_stdin()
+        .spawn();
+    let pid = leftover_pid(&mut p);
+    p.write_stdin("go\n");
+    (p, pid)
+}
+
+/// The grandchild's host pid (matched by its namespace pid).
 fn leftover_pid(p: &mut Proc) -> i32 {
     let rinit = p.rinit_pid();
     let l = p.expect_line(Stream::Out, WAIT, |l| l.starts_with("leftover ready "));
@@ -139,8 +150,7 @@ fn leftover_pid(p: &mut Proc) -> i32 {
 
 #[test]
 fn leftover_ignoring_term_is_killed_after_the_grace() {
-    let mut p = Rinit::cmd(&[], &py("leftover.py", &["7", "--ignore-term"])).spawn();
-    let grandchild = leftover_pid(&mut p);
+    let (mut p, grandchild) = leftover(&["7", "--ignore-term"]);
     p.expect_stdout("main exiting");
     let start = Instant::now();
     // It is asked first …
@@ -163,8 +173,7 @@ fn leftover_ignoring_term_is_killed_after_the_grace() {
 
 #[test]
 fn leftover_exiting_on_term_lets_rinit_exit_promptly() {
-    let mut p = Rinit::cmd(&[], &py("leftover.py", &["5"])).spawn();
-    leftover_pid(&mut p);
+    let (mut p, _) = leftover(&["5"]);
     p.expect_stdout("main exiting");
     let start = Instant::now();
     p.expect_stdout("leftover SIGTERM");
@@ -181,8 +190,7 @@ fn leftover_exiting_on_term_lets_rinit_exit_promptly() {
 #[test]
 fn daemonized_leftover_in_another_session_gets_term() {
     // An orphan in its own session and process group is still asked to go.
-    let mut p = Rinit::cmd(&[], &py("leftover.py", &["9", "--daemon"])).spawn();
-    let grandchild = leftover_pid(&mut p);
+    let (mut p, grandchild) = leftover(&["9", "--daemon"]);
     p.expect_stdout("main exiting");
     p.expect_stdout("leftover SIGTERM");
     let code = p.exit_code(Duration::from_secs(10));

@@ -7,7 +7,8 @@ Forks a grandchild (with --daemon: double fork + setsid, so it is an orphan
 in its own session). The grandchild blocks every catchable signal, prints
 ``leftover ready <pid>`` and then one line per signal (``leftover SIGTERM``);
 it exits 0 on SIGTERM unless --ignore-term. Once the grandchild is ready this
-process prints ``main exiting`` and exits with EXIT_CODE.
+process waits for a line (or EOF) on stdin, so the test can look at the tree
+first, then prints ``main exiting`` and exits with EXIT_CODE.
 """
 import os
 import signal
@@ -47,6 +48,7 @@ def main():
     os.read(r, 1)  # EOF once the grandchild printed its ready line
     if daemon:
         os.waitpid(pid, 0)
+    sys.stdin.readline()
     say("main exiting")
     os._exit(code)
 
