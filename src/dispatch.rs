@@ -2,7 +2,7 @@
 //! config discovery, then single-command mode or supervisor mode.
 
 use crate::cli::{self, Invocation, RunOptions};
-use crate::config::{self, Config};
+use crate::config::{self, Config, HookStage};
 use crate::core::single::{self, SingleCommand};
 use crate::core::supervisor::Supervisor;
 use crate::event_loop::EventLoop;
@@ -84,17 +84,10 @@ fn run(opts: RunOptions, env: Env) -> i32 {
         }
     };
     match (path, opts.command.is_empty()) {
-        (Some(path), true) => match load(&path, env) {
+        (Some(path), _) => match load(&path, env) {
             Some(cfg) => run_supervisor(&opts, cfg, env),
             None => 1,
         },
-        (Some(path), false) => {
-            eprintln!(
-                "rinit: error: {}: running a main command beside the configured programs is not available in this version yet",
-                path.display()
-            );
-            2
-        }
         (None, false) => run_single(opts, env),
         (None, true) => {
             eprintln!(
@@ -174,13 +167,26 @@ fn run_single(opts: RunOptions, env: Env) -> i32 {
     finish(event_loop.run(&mut core, &mut runtime))
 }
 
-fn run_supervisor(opts: &RunOptions, cfg: Config, env: Env) -> i32 {
+fn run_supervisor(opts: &RunOptions, mut cfg: Config, env: Env) -> i32 {
     if let Err(code) = become_init(opts) {
         return code;
     }
+    if let Some(dir) = cfg.global.hooks_dir.clone() {
+        let found = crate::mode::supervisor::hooks_in_dir(&dir);
+        // After the [[hook]] start entries, before the stop hooks.
+        let at = cfg
+            .hooks
+            .iter()
+            .take_while(|h| h.stage == HookStage::Start)
+            .count();
+        cfg.hooks.splice(at..at, found);
+    }
     let mut core = Supervisor::new(&cfg).with_kill_grace(kill_grace(env));
+    if !opts.command.is_empty() {
+        core = core.with_main_command();
+    }
     let setup = EventLoop::new().and_then(|l| {
-        let runtime = SupervisorRuntime::new(&cfg, &core, l.registry())?;
+        let runtime = SupervisorRuntime::new(&cfg, &core, l.registry(), opts.command.clone())?;
         Ok((l, runtime))
     });
     let (mut event_loop, mut runtime) = match setup {

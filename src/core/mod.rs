@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod event;
 pub mod exit;
+pub mod hooks;
 pub mod order;
 pub mod program;
 pub mod single;

@@ -7,6 +7,7 @@
 //! instance's life is in `program.rs`. Pure: no syscalls, no clock.
 
 use super::event::{Action, ChildId, Event, Target};
+use super::hooks::HookSequencer;
 use super::order::Order;
 use super::program::{Ctx, Input, Instance, Out, State};
 use super::single::signame;
@@ -55,6 +56,11 @@ pub struct Supervisor {
     no_children: bool,
     kill_grace: Duration,
     messages: Vec<Message>,
+    /// Start and stop hooks (ChildIds after the instances').
+    hooks: HookSequencer,
+    main: MainCommand,
+    /// The main command's ChildId: after the hooks'.
+    main_id: ChildId,
 }
 
 impl Supervisor {
@@ -101,7 +107,12 @@ impl Supervisor {
                 ),
             });
         }
+        let hooks = HookSequencer::new(config.hooks.clone(), instances.len(), DEFAULT_KILL_GRACE);
+        let main_id = ChildId(instances.len() + config.hooks.len());
         Supervisor {
+            hooks,
+            main: MainCommand::Absent,
+            main_id,
             global: config.global.clone(),
             pending_start: instances.iter().map(|i| i.spec().autostart).collect(),
             instances,
@@ -119,6 +130,7 @@ impl Supervisor {
     /// The grace between the orphan sweep's SIGTERM and SIGKILL.
     pub fn with_kill_grace(mut self, grace: Duration) -> Self {
         self.kill_grace = grace;
+        self.hooks.set_kill_grace(grace);
         self
     }
 
@@ -162,6 +174,7 @@ impl Supervisor {
     fn settle(&mut self, now: Instant, out: &mut Out) {
         if self.phase == Phase::Up && self.started {
             self.start_ready(now, out);
+            self.maybe_start_main(out);
             if let Some((code, reason)) = self.critical_failure() {
                 self.begin_shutdown(code, reason, now, out);
             } else if let Some(code) = self.all_done() {
@@ -256,6 +269,9 @@ impl Supervisor {
         // Zero timeouts make one deadline lead to the next at the same
         // instant; a few rounds settle them (each round moves something on).
         for _ in 0..8 {
+            if self.hooks.deadline().is_some_and(|d| d <= now) {
+                self.hooks.tick(now, out);
+            }
             for i in 0..self.instances.len() {
                 // In the sweep, instance timers are moot: everything gets
                 // the sweep's signals, and waits for NoChildren.
@@ -317,7 +333,8 @@ impl Core for Supervisor {
 
     fn start(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Out::default();
-        self.started = true;
+        // Programs start once the start hooks are done (`started`).
+        self.start_hooks(now, &mut out);
         self.settle(now, &mut out);
         self.messages.append(&mut out.messages);
         out.actions
@@ -330,6 +347,7 @@ impl Core for Supervisor {
         let mut out = Out::default();
         match event {
             Event::Signal(sig) => self.on_signal(sig, now, &mut out),
+            Event::Exited { pid, end } if self.aux_exited(pid, end, now, &mut out) => {}
             Event::Exited { pid, end } => {
                 match self.instances.iter().position(|i| i.pid() == Some(pid)) {
                     Some(i) => self.step(i, Input::Exited(end), now, &mut out),
@@ -342,22 +360,29 @@ impl Core for Supervisor {
             Event::NoChildren => self.on_no_children(now, &mut out),
             Event::Spawned { id, pid } => {
                 self.no_children = false;
-                match self.instances.get(id.0).map(|i| &i.state) {
-                    Some(State::Spawning { .. }) => {
-                        self.step(id.0, Input::Spawned(pid), now, &mut out);
-                    }
-                    // Never two live copies: a process the core did not ask
-                    // for (a loop bug) is not left running unsupervised.
-                    _ => {
-                        let text = format!("unexpected spawn of pid {pid} for {id:?}; killing it");
-                        Self::say(&mut out, log::Level::Error, text);
-                        out.actions.push(Action::Kill {
-                            target: Target::Pid(pid),
-                            signal: libc::SIGKILL,
-                        });
+                if self.aux_spawned(id, pid, now, &mut out) {
+                    // a hook or the main command
+                } else {
+                    match self.instances.get(id.0).map(|i| &i.state) {
+                        Some(State::Spawning { .. }) => {
+                            self.step(id.0, Input::Spawned(pid), now, &mut out);
+                        }
+                        // Never two live copies: a process the core did not ask
+                        // for (a loop bug) is not left running unsupervised.
+                        _ => {
+                            let text =
+                                format!("unexpected spawn of pid {pid} for {id:?}; killing it");
+                            Self::say(&mut out, log::Level::Error, text);
+                            out.actions.push(Action::Kill {
+                                target: Target::Pid(pid),
+                                signal: libc::SIGKILL,
+                            });
+                        }
                     }
                 }
             }
+            Event::SpawnFailed { id, message, errno }
+                if self.aux_spawn_failed(id, &message, errno, now, &mut out) => {}
             Event::SpawnFailed { id, message, .. } => {
                 self.step(id.0, Input::SpawnFailed(&message), now, &mut out);
             }
@@ -390,11 +415,16 @@ impl Core for Supervisor {
             .iter()
             .filter_map(Instance::deadline)
             .chain(phase)
+            .chain(self.hooks.deadline())
             .min()
     }
 }
 
+mod entry;
 mod shutdown;
+
+pub use entry::Child;
+use entry::MainCommand;
 
 #[cfg(test)]
 mod harness;

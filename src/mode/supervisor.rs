@@ -8,8 +8,9 @@
 //! ends are blocking, so when rinit stops reading (the container's stdout is
 //! slow) they block in `write`, and nothing is dropped.
 
-use crate::config::{CommandLine, Config, Output, ProcessSpec};
-use crate::core::supervisor::Supervisor;
+use super::env_file::EnvFile;
+use crate::config::{CommandLine, Config, HookSpec, HookStage, OnFailure, Output, ProcessSpec};
+use crate::core::supervisor::{Child, Supervisor};
 use crate::core::{ChildId, Event, Message};
 use crate::event_loop::Runtime;
 use crate::logmux::{self, FormatOptions, LogMux, Sink, SourceId, Stream};
@@ -40,7 +41,10 @@ struct Pipe {
 }
 
 struct Slot {
-    source: SourceId,
+    name: String,
+    hook: bool,
+    /// `None` for the main command, which keeps the container's stdio.
+    source: Option<SourceId>,
     stdout: Option<Pipe>,
     stderr: Option<Pipe>,
 }
@@ -53,11 +57,19 @@ pub struct SupervisorRuntime {
     stalled: [Vec<Token>; 2],
     users: UserDb,
     buf: Vec<u8>,
+    /// The main command's argv, if any.
+    main_argv: Vec<std::ffi::OsString>,
+    env_file: EnvFile,
 }
 
 impl SupervisorRuntime {
     /// Set up the multiplexer and one pipe pair per instance the core knows.
-    pub fn new(config: &Config, core: &Supervisor, registry: &Registry) -> io::Result<Self> {
+    pub fn new(
+        config: &Config,
+        core: &Supervisor,
+        registry: &Registry,
+        main_argv: Vec<std::ffi::OsString>,
+    ) -> io::Result<Self> {
         let waker = Arc::new(Waker::new(registry, LOG_WAKER)?);
         let colour = logmux::use_colour(
             nix::unistd::isatty(io::stdout()).unwrap_or(false),
@@ -82,9 +94,22 @@ impl SupervisorRuntime {
         let err = Sink::new(io::stderr(), logmux::SINK_CAPACITY, Some(waker), "stderr")?;
         let mut mux = LogMux::new(opts, out, err);
         let mut slots = Vec::new();
-        for (id, inst) in core.instances() {
-            let source = mux.register(inst.name());
-            let spec = inst.spec();
+        for (id, child) in core.children() {
+            let (name, stdout, stderr) = match child {
+                Child::Program(inst) => (inst.name(), &inst.spec().stdout, &inst.spec().stderr),
+                Child::Hook(hook) => (hook.name.as_str(), &Output::Log, &Output::Log),
+                Child::Main => {
+                    slots.push(Slot {
+                        name: "main".into(),
+                        hook: false,
+                        source: None,
+                        stdout: None,
+                        stderr: None,
+                    });
+                    continue;
+                }
+            };
+            let source = mux.register(name);
             let pipe_for = |output: &Output, stream: Stream| -> io::Result<Option<Pipe>> {
                 if *output != Output::Log {
                     return Ok(None);
@@ -96,14 +121,18 @@ impl SupervisorRuntime {
                 registry.register(&mut rx, pipe_token(id, stream), Interest::READABLE)?;
                 Ok(Some(Pipe { rx, tx }))
             };
-            let stdout = pipe_for(&spec.stdout, Stream::Stdout)?;
-            let stderr = pipe_for(&spec.stderr, Stream::Stderr)?;
+            let stdout = pipe_for(stdout, Stream::Stdout)?;
+            let stderr = pipe_for(stderr, Stream::Stderr)?;
+            let hook = matches!(child, Child::Hook(_));
             slots.push(Slot {
-                source,
+                name: name.to_string(),
+                hook,
+                source: Some(source),
                 stdout,
                 stderr,
             });
         }
+        let env_file = EnvFile::create(config.global.env_file.clone())?;
         Ok(SupervisorRuntime {
             mux,
             slots,
@@ -111,6 +140,8 @@ impl SupervisorRuntime {
             stalled: [Vec::new(), Vec::new()],
             users: UserDb::read_system(),
             buf: vec![0; logmux::READ_SIZE],
+            main_argv,
+            env_file,
         })
     }
 
@@ -126,7 +157,9 @@ impl SupervisorRuntime {
             Stream::Stdout => slot.stdout.as_ref(),
             Stream::Stderr => slot.stderr.as_ref(),
         };
-        let Some(pipe) = pipe else { return };
+        let (Some(pipe), Some(source)) = (pipe, slot.source) else {
+            return;
+        };
         loop {
             if !ignore_backpressure && !self.mux.can_accept(stream) {
                 let stalled = &mut self.stalled[stream_index(stream)];
@@ -137,7 +170,7 @@ impl SupervisorRuntime {
             }
             match (&pipe.rx).read(&mut self.buf) {
                 Ok(0) => return, // cannot happen while we hold `tx`
-                Ok(n) => self.mux.feed(slot.source, stream, &self.buf[..n], now),
+                Ok(n) => self.mux.feed(source, stream, &self.buf[..n], now),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
@@ -160,37 +193,52 @@ impl SupervisorRuntime {
     }
 
     fn build(&self, core: &Supervisor, id: ChildId) -> Result<(Command, ChildSetup), String> {
-        let inst = core.instance(id);
-        let spec = inst.spec();
-        let argv: Vec<String> = match &spec.command {
-            CommandLine::Argv(v) => v.clone(),
-            CommandLine::Shell(s) => vec!["/bin/sh".into(), "-c".into(), s.clone()],
+        let slot = self.slots.get(id.0).ok_or("unknown child")?;
+        let (mut cmd, process, stdout, stderr) = match core.child(id) {
+            Some(Child::Program(inst)) => {
+                let spec = inst.spec();
+                let mut cmd = command(&spec.command)?;
+                cmd.env("RINIT_PROGRAM", &spec.name);
+                cmd.env("RINIT_INSTANCE", instance_number(inst.name()));
+                (cmd, &spec.process, &spec.stdout, &spec.stderr)
+            }
+            Some(Child::Hook(hook)) => {
+                let mut cmd = command(&hook.command)?;
+                cmd.env("RINIT_HOOK", &hook.name);
+                (cmd, &hook.process, &Output::Log, &Output::Log)
+            }
+            Some(Child::Main) => {
+                let Some((program, args)) = self.main_argv.split_first() else {
+                    return Err("empty command".into());
+                };
+                let mut cmd = Command::new(program);
+                cmd.args(args);
+                self.env_file.apply(&mut cmd);
+                // The container's own stdio and the terminal's foreground,
+                // as in single-command mode: `docker run -it IMAGE bash`.
+                let setup = ChildSetup::isolated(Isolation::ProcessGroup { foreground: true });
+                return Ok((cmd, setup));
+            }
+            None => return Err("unknown child".into()),
         };
-        let Some((program, args)) = argv.split_first() else {
-            return Err("empty command".into());
-        };
-        let mut cmd = Command::new(program);
-        cmd.args(args);
-        cmd.env("RINIT_PROGRAM", &spec.name);
-        cmd.env("RINIT_INSTANCE", instance_number(inst.name()));
-        let identity = self.identity(&spec.process, &mut cmd)?;
-        for (k, v) in &spec.process.environment {
+        self.env_file.apply(&mut cmd);
+        let identity = self.identity(process, &mut cmd)?;
+        for (k, v) in &process.environment {
             cmd.env(k, v);
         }
-        if let Some(dir) = &spec.process.directory {
+        if let Some(dir) = &process.directory {
             if !dir.is_dir() {
                 return Err(format!("directory {} does not exist", dir.display()));
             }
             cmd.current_dir(dir);
         }
-        let slot = &self.slots[id.0];
         cmd.stdin(Stdio::null());
-        cmd.stdout(stdio(&spec.stdout, slot.stdout.as_ref())?);
-        cmd.stderr(stdio(&spec.stderr, slot.stderr.as_ref())?);
+        cmd.stdout(stdio(stdout, slot.stdout.as_ref())?);
+        cmd.stderr(stdio(stderr, slot.stderr.as_ref())?);
         let setup = ChildSetup {
             isolation: Isolation::Session,
             identity,
-            umask: spec.process.umask,
+            umask: process.umask,
         };
         Ok((cmd, setup))
     }
@@ -279,9 +327,19 @@ impl Runtime<Supervisor> for SupervisorRuntime {
         // Everything it wrote is in the pipes now: deliver it before the core
         // hears of the exit, even past back-pressure (bounded by a pipe's
         // capacity), then end any unterminated last line.
+        let Some(source) = self.slots.get(id.0).and_then(|s| s.source) else {
+            return;
+        };
         for stream in [Stream::Stdout, Stream::Stderr] {
             self.read_pipe(pipe_token(id, stream), now, true);
-            self.mux.eof(self.slots[id.0].source, stream);
+            self.mux.eof(source, stream);
+        }
+        // A hook may have handed variables on (SPEC §3 env_file).
+        if self.slots[id.0].hook {
+            for problem in self.env_file.reload() {
+                let text = format!("hook {}: {problem}", self.slots[id.0].name);
+                self.mux.log_rinit(log::Level::Error, &text);
+            }
         }
     }
 
@@ -305,6 +363,58 @@ impl Runtime<Supervisor> for SupervisorRuntime {
             log::warn!("output still blocked after {EXIT_FLUSH:?}; exiting anyway");
         }
     }
+}
+
+/// The executables of `hooks_dir`, in lexical order, as start hooks with
+/// the defaults of `[[hook]]` (no timeout, abort on failure). Files that are
+/// not executable are skipped with a warning; a missing directory is empty.
+pub fn hooks_in_dir(dir: &std::path::Path) -> Vec<HookSpec> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        log::info!("hooks_dir {} is absent: no hooks from it", dir.display());
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut hooks = Vec::new();
+    for path in paths {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        if meta.permissions().mode() & 0o111 == 0 {
+            log::warn!("hooks_dir: skipping {}: not executable", path.display());
+            continue;
+        }
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        hooks.push(HookSpec {
+            name,
+            command: CommandLine::Argv(vec![path.to_string_lossy().into_owned()]),
+            process: ProcessSpec::default(),
+            stage: HookStage::Start,
+            timeout: None,
+            on_failure: OnFailure::Abort,
+        });
+    }
+    hooks
+}
+
+/// An array runs as is (execvp); a string through `/bin/sh -c`.
+fn command(line: &CommandLine) -> Result<Command, String> {
+    let argv: Vec<String> = match line {
+        CommandLine::Argv(v) => v.clone(),
+        CommandLine::Shell(s) => vec!["/bin/sh".into(), "-c".into(), s.clone()],
+    };
+    let Some((program, args)) = argv.split_first() else {
+        return Err("empty command".into());
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    Ok(cmd)
 }
 
 fn stdio(output: &Output, pipe: Option<&Pipe>) -> Result<Stdio, String> {

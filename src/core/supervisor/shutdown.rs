@@ -23,7 +23,10 @@ impl Supervisor {
         let name = signame(sig);
         match route {
             Some(SignalRoute::Shutdown) => match self.phase {
-                Phase::Up => self.begin_shutdown(0, format!("received {name}"), now, out),
+                Phase::Up => {
+                    self.hooks.interrupt(sig, out);
+                    self.begin_shutdown(0, format!("received {name}"), now, out);
+                }
                 Phase::Stopping { .. } | Phase::Sweep { .. } => {
                     self.kill_now(format!("received {name} again"), out);
                 }
@@ -128,6 +131,7 @@ impl Supervisor {
                 inst.state = State::Stopped;
             }
         }
+        let code = self.final_code(code);
         Self::say(out, log::Level::Info, format!("exiting with code {code}"));
         self.phase = Phase::Done;
         out.actions.push(Action::Exit(code));
@@ -136,6 +140,9 @@ impl Supervisor {
     /// Stop the first wave (in stop order) that still has something up;
     /// once every wave is down, go on to the sweep.
     pub(super) fn drive_stop(&mut self, code: u8, now: Instant, out: &mut Out) {
+        if !self.entry_stopped(out) {
+            return;
+        }
         for w in 0..self.stop_waves.len() {
             let mut busy = false;
             for k in 0..self.stop_waves[w].len() {
@@ -151,6 +158,9 @@ impl Supervisor {
             if busy {
                 return;
             }
+        }
+        if !self.stop_hooks_done(out) {
+            return;
         }
         if self.no_children {
             self.finish(code, out);
