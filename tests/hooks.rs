@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use std::fs;
 use std::path::Path;
-use std::time::Duration;
 
 /// Write `body` as the config and return its path.
 fn config(dir: &TempDir, body: &str) -> String {
