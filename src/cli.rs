@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub parent_death_signal: Option<i32>,
     /// tini's scale: 0 errors only, 1 warnings (default), 2 info, 3 debug, 4 trace.
     pub verbosity: u32,
+    /// `TINI_VERBOSITY` was given: `verbosity` is absolute, not relative to
+    /// the mode's default.
+    pub verbosity_from_env: bool,
     pub warn_on_reap: bool,
     pub kill_process_group: bool,
     pub remap: ExitRemap,
@@ -148,6 +151,7 @@ pub fn parse(
     }
     if let Some(v) = env("TINI_VERBOSITY") {
         opts.verbosity = atoi(&v);
+        opts.verbosity_from_env = true;
     }
     opts.command = command;
     Ok(Invocation::Run(opts))
@@ -290,7 +294,8 @@ Command line options:
 Environment variables:
 
   TINI_SUBREAPER: Register as a process subreaper (requires Linux >= 3.4).
-  TINI_VERBOSITY: Set the verbosity level (default: {DEFAULT_VERBOSITY}).
+  TINI_VERBOSITY: Set the verbosity level (default: {DEFAULT_VERBOSITY}; 2 in supervisor
+                  mode, so that state transitions show).
   TINI_KILL_PROCESS_GROUP: Send signals to the child's process group.
   RINIT_CONFIG: Configuration file (default: /etc/rinit.toml, /etc/rinit/rinit.toml).
   RINIT_KILL_GRACE: Milliseconds leftover processes get between SIGTERM and SIGKILL

@@ -85,7 +85,14 @@ fn run(opts: RunOptions, env: Env) -> i32 {
     };
     match (path, opts.command.is_empty()) {
         (Some(path), _) => match load(&path, env) {
-            Some(cfg) => run_supervisor(&opts, cfg, env),
+            Some(cfg) => {
+                // Supervisor mode logs its state transitions (info) by
+                // default, as supervisord does; each -v still adds a level.
+                if !opts.verbosity_from_env {
+                    crate::logger::init(opts.verbosity + 1);
+                }
+                run_supervisor(&opts, cfg, env)
+            }
             None => 1,
         },
         (None, false) => run_single(opts, env),

@@ -19,7 +19,8 @@ pub fn init(verbosity: u32) {
         3 => LevelFilter::Debug,
         _ => LevelFilter::Trace,
     };
-    // Only fails if a logger is already set (tests calling twice): harmless.
+    // Only fails if a logger is already set (a second call, to change the
+    // level): harmless, the level below is what changes.
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(filter);
 }
