@@ -261,8 +261,11 @@ start_secs = "100ms"
     let deaf_pid: i32 = wait_file(&mut p, &deaf.join("daemon.pid"), WAIT)
         .parse()
         .unwrap();
-    expect_msg(&mut p, WAIT, "polite: starting -> running");
-    expect_msg(&mut p, WAIT, "deaf: starting -> running");
+    expect_msgs_all(
+        &mut p,
+        WAIT,
+        &["polite: starting -> running", "deaf: starting -> running"],
+    );
     let rinit = p.rinit_pid();
     let sid = |host: i32| -> i32 {
         let s = std::fs::read_to_string(format!("/proc/{host}/stat")).unwrap();

@@ -219,3 +219,14 @@ pub fn has_msg(stderr: &str, needles: &[&str]) -> bool {
         .iter()
         .any(|m| needles.iter().all(|n| m.contains(n)))
 }
+
+/// Wait for rinit messages containing each of `needles`, in any order.
+pub fn expect_msgs_all(p: &mut Proc, timeout: Duration, needles: &[&str]) {
+    let mut left: Vec<&str> = needles.to_vec();
+    while !left.is_empty() {
+        let m = p.expect_line(Stream::Err, timeout, |l| {
+            rinit_msg(l).is_some_and(|m| left.iter().any(|n| m.contains(n)))
+        });
+        left.retain(|n| !m.contains(n));
+    }
+}
