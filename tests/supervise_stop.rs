@@ -442,3 +442,85 @@ fn fifty_programs_start_and_stop_cleanly() {
         assert!(!alive(q), "process {q} left behind\n{out}");
     }
 }
+
+#[test]
+fn sigint_and_sigquit_shut_down_like_sigterm() {
+    for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM] {
+        let dir = TempDir::new("sup-signals");
+        let cfg = write_config(
+            &dir,
+            r#"
+[[program]]
+name = "up"
+command = "exec sleep 1000"
+start_secs = "100ms"
+"#,
+        );
+        let mut p = supervise(&cfg);
+        expect_msg(&mut p, WAIT, "up: starting -> running");
+        let (code, took) = stop_with(&mut p, sig, WAIT);
+        let out = p.output();
+        let name = sig_name(sig);
+        assert_eq!(code, 0, "{name}\n{out}");
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{name}: {took:?}\n{out}"
+        );
+        assert!(
+            has_msg(&out.stderr, &[&format!("shutting down: received {name}")]),
+            "{out}"
+        );
+        assert!(
+            has_msg(&out.stderr, &["up: running -> stopping", "sent SIGTERM"]),
+            "{name}: programs get their stop signal\n{out}"
+        );
+    }
+}
+
+#[test]
+fn stop_signal_is_what_programs_get_at_shutdown() {
+    let dir = TempDir::new("sup-stopsignal");
+    // The shell's foreground sleep dies of SIGQUIT: any core file lands in
+    // the temp dir.
+    let cfg = write_config(
+        &dir,
+        &format!(
+            r#"
+[[program]]
+name = "quitter"
+directory = {}
+command = "trap 'echo got-quit; exit 0' QUIT; trap 'echo got-term' TERM; echo up; while :; do sleep 0.05; done"
+start_secs = "100ms"
+stop_signal = "SIGQUIT"
+stop_timeout = "3s"
+"#,
+            qp(dir.path())
+        ),
+    );
+    let mut p = supervise(&cfg);
+    p.expect_line(Stream::Out, WAIT, |l| l.ends_with("| up"));
+    expect_msg(&mut p, WAIT, "quitter: starting -> running");
+    let (code, took) = stop_with(&mut p, libc::SIGTERM, WAIT);
+    let out = p.output();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        program_lines(&out.stdout, "quitter"),
+        ["up", "got-quit"],
+        "{out}"
+    );
+    assert!(
+        has_msg(
+            &out.stderr,
+            &["quitter: running -> stopping", "sent SIGQUIT"]
+        ),
+        "{out}"
+    );
+    assert!(
+        has_msg(
+            &out.stderr,
+            &["quitter: stopping -> stopped", "exit status 0"]
+        ),
+        "{out}"
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}\n{out}");
+}
