@@ -252,7 +252,8 @@ def write(res, out):
           f"context switches and CPU ticks (utime+stime, 1/100 s) over {meta['idle_s']:g} s of idleness. "
           "\"Tree\" adds the init's helper processes (s6-supervise, runsv), not the programs. PSS shares pages "
           "with every other process mapping the same file, so dynamic inits look smaller here (their libc is "
-          "shared with the whole host) than alone in a container.",
+          "shared with the whole host) than alone in a container; the single-file inits run from private "
+          "copies of their binaries, so nothing else on the host shares their own pages.",
           ["programs", "RSS (KiB)", "PSS (KiB)", "PSS × tini", "ctx switches", "CPU ticks",
            "tree procs", "tree PSS (KiB)", "tree ctx switches", "tree CPU ticks"], idle)
 

@@ -261,14 +261,14 @@ class Runit(Init):
         return [self.binary, "-P", base]
 
 
-def make_inits(rinit):
+def make_inits(rinit, private=lambda path: path):
     return [
-        Single("rinit", rinit),
-        Single("tini", "/usr/bin/tini"),
-        Single("tini-static", "/usr/bin/tini-static"),
-        Single("dumb-init", "/usr/bin/dumb-init"),
-        Single("catatonit", "/usr/bin/catatonit"),
-        RinitSup(rinit),
+        Single("rinit", private(rinit)),
+        Single("tini", private("/usr/bin/tini")),
+        Single("tini-static", private("/usr/bin/tini-static")),
+        Single("dumb-init", private("/usr/bin/dumb-init")),
+        Single("catatonit", private("/usr/bin/catatonit")),
+        RinitSup(private(rinit)),
         Supervisord(),
         S6(),
         Runit(),
@@ -662,7 +662,22 @@ def main():
     if not os.access(rinit, os.X_OK):
         sys.exit(f"{rinit}: not found; run `cargo build --release` first (bench/run does)")
 
-    inits = make_inits(rinit)
+    # Single-file inits run from private copies: PSS would otherwise be
+    # shared with whatever else runs the same file on this host (tests of a
+    # rinit build running meanwhile, say). Sizes are of the originals.
+    bindir = os.path.join(ctx.tmp, "bin")
+    os.makedirs(bindir)
+
+    def private(path):
+        if not os.access(path, os.X_OK):
+            return path
+        dst = os.path.join(bindir, os.path.basename(path))
+        if not os.path.exists(dst):
+            shutil.copy2(path, dst)
+        return dst
+
+    originals = {i.key: i.binary for i in make_inits(rinit)}
+    inits = make_inits(rinit, private)
     only = set(filter(None, a.only.split(",")))
     missing = [i.key for i in inits if not i.available()]
     inits = [i for i in inits if i.available() and (not only or i.key in only or i.key == "tini")]
@@ -682,7 +697,7 @@ def main():
         "stop_timeout_s": STOP_TIMEOUT_S, "esc_cap_s": ESC_CAP_S, "reap_limit_s": REAP_LIMIT_S,
         "versions": versions(inits, rinit),
         "missing": missing, "supervisor_unavailable": sup_err,
-        "sizes": {i.key: elf_info(i.binary) for i in inits},
+        "sizes": {i.key: elf_info(originals[i.key]) for i in inits},
     }
     started = time.monotonic()
     log(f"{rounds} round(s); load {meta['load_start']}; inits: {', '.join(i.key for i in inits)}")
