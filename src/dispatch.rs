@@ -178,6 +178,9 @@ fn run_supervisor(opts: &RunOptions, mut cfg: Config, env: Env) -> i32 {
     if let Err(code) = become_init(opts) {
         return code;
     }
+    if let Err(e) = os::spawn::cloexec_inherited_fds() {
+        log::warn!("unable to keep inherited descriptors from the programs: {e}");
+    }
     if let Some(dir) = cfg.global.hooks_dir.clone() {
         let found = crate::mode::supervisor::hooks_in_dir(&dir);
         // After the [[hook]] start entries, before the stop hooks.

@@ -217,11 +217,9 @@ fn no_file_descriptor_of_rinit_leaks_into_programs() {
     }
 }
 
+/// `unshare --pid --fork --mount-proc rinit -c cfg.toml 9</dev/null` with a
+/// program `command = ["ls", "/proc/self/fd"]` must not list 9.
 #[test]
-#[ignore = "bug: a non-CLOEXEC fd rinit inherits (here 9) reaches every program; \
-            repro in the test's doc comment"]
-/// Repro: `unshare --pid --fork --mount-proc rinit -c cfg.toml 9</dev/null`
-/// with a program `command = ["ls", "/proc/self/fd"]`: it lists 9.
 fn no_file_descriptor_rinit_inherited_leaks_into_programs() {
     let (out, fds, _) = program_fds(true);
     for fds in fds {

@@ -534,8 +534,6 @@ stop_timeout = "3s"
 /// `old-child-alive` on the second start (the leftover only gets SIGTERM in
 /// the final sweep at shutdown).
 #[test]
-#[ignore = "bug: with kill_group = false a crashed program's leftover group \
-            is not cleaned up before the restart (SPEC §4 has no exception)"]
 fn crashed_programs_group_is_cleaned_up_even_without_kill_group() {
     let dir = TempDir::new("sup-crashgroup-nokg");
     let cfg = write_config(

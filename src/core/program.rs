@@ -190,10 +190,15 @@ impl Instance {
             (State::Stopping { mut stop, after }, Input::Exited(end)) if stop.main_alive => {
                 stop.main_alive = false;
                 self.last_end = Some(end);
-                if self.spec.kill_group {
-                    stop.group_watched = true;
-                    out.actions.push(Action::WatchGroup(stop.pid));
+                // Whatever it left in its group goes too (SPEC §4), whether or
+                // not stop signals went to the group (`kill_group`). If they
+                // went to the main process only, the group starts its own
+                // escalation now: stop signal, SIGKILL after stop_timeout.
+                stop.group_watched = true;
+                if !self.spec.kill_group {
+                    stop.next = Escalation::Signal { at: now };
                 }
+                out.actions.push(Action::WatchGroup(stop.pid));
                 self.settle_stop(stop, after, ctx, now, out);
             }
             (State::Stopping { mut stop, after }, Input::GroupEmpty) if stop.group_watched => {
@@ -283,21 +288,21 @@ impl Instance {
     ) {
         self.last_end = Some(end);
         let after = After::Died { from, end };
-        if self.spec.kill_group {
-            // Whatever the main process left in its group goes first. The
-            // signal is due "now": when the loop answers GroupEmpty within
-            // the same batch, nothing is sent at all.
-            out.actions.push(Action::WatchGroup(pid));
-            let stop = Stop {
-                pid,
-                main_alive: false,
-                group_watched: true,
-                next: Escalation::Signal { at: now },
-            };
-            self.state = State::Stopping { stop, after };
-        } else {
-            self.resolve(pid, after, ctx, now, out);
-        }
+        // Whatever the main process left in its group goes first, with or
+        // without `kill_group` (which only says where stop signals go while
+        // the main process lives): a restart must never meet the previous
+        // run's orphans (SPEC §4). Every program leads its own group. The
+        // signal is due "now": when the loop answers GroupEmpty within the
+        // same batch, nothing is sent at all.
+        out.actions.push(Action::WatchGroup(pid));
+        let stop = Stop {
+            pid,
+            main_alive: false,
+            group_watched: true,
+            next: Escalation::Signal { at: now },
+        };
+        self.state = State::Stopping { stop, after };
+        let _ = ctx;
     }
 
     fn settle_stop(&mut self, stop: Stop, after: After, ctx: Ctx, now: Instant, out: &mut Out) {

@@ -129,3 +129,32 @@ fn child_setup(setup: &ChildSetup) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Mark every descriptor rinit inherited above 2 close-on-exec, so that no
+/// program of a supervisor sees them (supervisord closes them too). Single-
+/// command mode does not call this: like tini, it passes them on (socket
+/// activation through an init relies on it).
+pub fn cloexec_inherited_fds() -> io::Result<()> {
+    let mut fds = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd")? {
+        if let Some(fd) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+            && fd > 2
+        {
+            fds.push(fd);
+        }
+    }
+    for fd in fds {
+        // SAFETY: F_GETFD/F_SETFD on an fd number; a stale one (read_dir's
+        // own, closed by now) fails with EBADF, which is ignored.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+    Ok(())
+}

@@ -71,6 +71,9 @@ pub struct H {
     pub sv: Supervisor,
     pub t0: Instant,
     pub now: Instant,
+    /// Pids whose `WatchGroup` is left to the test. Otherwise `exited` answers
+    /// it as the loop does when a group died with its leader: `GroupEmpty`.
+    pub linger: Vec<i32>,
 }
 
 impl H {
@@ -80,6 +83,7 @@ impl H {
             sv: Supervisor::new(&cfg),
             t0,
             now: t0,
+            linger: Vec::new(),
         }
     }
 
@@ -110,7 +114,18 @@ impl H {
     }
 
     pub fn exited(&mut self, pid: i32, end: ProcessEnd) -> Vec<Action> {
-        self.ev(Event::Exited { pid, end })
+        let actions = self.ev(Event::Exited { pid, end });
+        if self.linger.contains(&pid) {
+            return actions;
+        }
+        let mut out = Vec::new();
+        for a in actions {
+            match a {
+                Action::WatchGroup(pgid) => out.extend(self.ev(Event::GroupEmpty { pgid })),
+                other => out.push(other),
+            }
+        }
+        out
     }
 
     pub fn signal(&mut self, sig: i32) -> Vec<Action> {

@@ -21,6 +21,7 @@ fn pair() -> H {
     let mut p = prog("php-fpm");
     p.kill_group = true;
     let mut h = H::new(config(vec![p, prog("worker")]));
+    h.linger = vec![100];
     assert_eq!(h.start(), vec![spawn(0), spawn(1)], "independent: together");
     h.spawned(0, 100);
     h.spawned(1, 101);
@@ -240,6 +241,7 @@ fn zero_timeouts_settle_in_one_tick() {
     p.kill_group = true;
     p.stop_timeout = ms(0);
     let mut h = H::new(config(vec![p]));
+    h.linger = vec![100];
     h.start();
     h.spawned(0, 100);
     h.at(5000).exited(100, exit(1));

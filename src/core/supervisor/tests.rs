@@ -196,6 +196,7 @@ fn an_empty_group_costs_no_signal_before_the_restart() {
     let mut p = prog("php-fpm");
     p.kill_group = true;
     let mut h = running(p);
+    h.linger = vec![100];
     assert_eq!(
         h.at(5000).exited(100, exit(1)),
         vec![Action::WatchGroup(100)]
@@ -216,6 +217,7 @@ fn a_lingering_group_is_stopped_then_killed_before_the_restart() {
     let mut p = prog("php-fpm");
     p.kill_group = true;
     let mut h = running(p);
+    h.linger = vec![100];
     assert_eq!(
         h.at(5000).exited(100, ProcessEnd::Signaled(9)),
         vec![Action::WatchGroup(100)]
@@ -243,6 +245,7 @@ fn a_failed_start_waits_for_its_group_before_the_backoff() {
     let mut p = prog("php-fpm");
     p.kill_group = true;
     let mut h = one(p);
+    h.linger = vec![100];
     assert_eq!(
         h.at(300).exited(100, exit(1)),
         vec![Action::WatchGroup(100)]
