@@ -55,6 +55,8 @@ pub struct Supervisor {
     no_children: bool,
     kill_grace: Duration,
     messages: Vec<Message>,
+    /// Per instance: control-plane bookkeeping (`control.rs`).
+    ctl: Vec<control::Ctl>,
 }
 
 impl Supervisor {
@@ -104,6 +106,7 @@ impl Supervisor {
         Supervisor {
             global: config.global.clone(),
             pending_start: instances.iter().map(|i| i.spec().autostart).collect(),
+            ctl: vec![control::Ctl::default(); instances.len()],
             instances,
             deps,
             start_order,
@@ -161,6 +164,7 @@ impl Supervisor {
     /// critical failures and "all done", move the shutdown along.
     fn settle(&mut self, now: Instant, out: &mut Out) {
         if self.phase == Phase::Up && self.started {
+            self.settle_control();
             self.start_ready(now, out);
             if let Some((code, reason)) = self.critical_failure() {
                 self.begin_shutdown(code, reason, now, out);
@@ -320,6 +324,7 @@ impl Core for Supervisor {
         self.started = true;
         self.settle(now, &mut out);
         self.messages.append(&mut out.messages);
+        self.count_spawns(&out.actions);
         out.actions
     }
 
@@ -371,11 +376,13 @@ impl Core for Supervisor {
                 }
             }
             Event::Tick => self.tick(now, &mut out),
+            Event::Control(control) => self.on_control(control, now, &mut out),
         }
         if self.phase != Phase::Done {
             self.settle(now, &mut out);
         }
         self.messages.append(&mut out.messages);
+        self.count_spawns(&out.actions);
         out.actions
     }
 
@@ -394,8 +401,12 @@ impl Core for Supervisor {
     }
 }
 
+mod control;
+mod reload;
 mod shutdown;
 
+#[cfg(test)]
+mod control_tests;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]
