@@ -8,19 +8,21 @@
 //! ends are blocking, so when rinit stops reading (the container's stdout is
 //! slow) they block in `write`, and nothing is dropped.
 
-use crate::config::{CommandLine, Config, Output, ProcessSpec};
+use crate::config::{CommandLine, Config, Global, Output, ProcessSpec};
 use crate::core::supervisor::Supervisor;
 use crate::core::{ChildId, Event, Message};
+use crate::ctl::server::Server;
 use crate::event_loop::Runtime;
 use crate::logmux::{self, FormatOptions, LogMux, Sink, SourceId, Stream};
 use crate::os::spawn::{self, ChildSetup, Identity, Isolation};
 use crate::os::users::UserDb;
 use mio::unix::pipe::{Receiver, Sender};
-use mio::{Interest, Registry, Token, Waker};
+use mio::{Registry, Token, Waker};
 use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,6 +55,13 @@ pub struct SupervisorRuntime {
     stalled: [Vec<Token>; 2],
     users: UserDb,
     buf: Vec<u8>,
+    /// The control socket (`None` if it could not be set up).
+    control: Option<Server>,
+    config_path: PathBuf,
+    /// Global settings in effect (a reload reports what it cannot change).
+    global: Global,
+    /// For registering control clients, which `ready` does not get.
+    registry: Registry,
 }
 
 impl SupervisorRuntime {
@@ -83,35 +92,22 @@ impl SupervisorRuntime {
         let mut mux = LogMux::new(opts, out, err);
         let mut slots = Vec::new();
         for (id, inst) in core.instances() {
-            let source = mux.register(inst.name());
-            let spec = inst.spec();
-            let pipe_for = |output: &Output, stream: Stream| -> io::Result<Option<Pipe>> {
-                if *output != Output::Log {
-                    return Ok(None);
-                }
-                let (tx, mut rx) = mio::unix::pipe::new()?;
-                // O_NONBLOCK belongs to the open file description: only
-                // rinit's end gets it; the program's end stays blocking.
-                tx.set_nonblocking(false)?;
-                registry.register(&mut rx, pipe_token(id, stream), Interest::READABLE)?;
-                Ok(Some(Pipe { rx, tx }))
-            };
-            let stdout = pipe_for(&spec.stdout, Stream::Stdout)?;
-            let stderr = pipe_for(&spec.stderr, Stream::Stderr)?;
-            slots.push(Slot {
-                source,
-                stdout,
-                stderr,
-            });
+            slots.push(new_slot(&mut mux, id, inst, registry)?);
         }
-        Ok(SupervisorRuntime {
+        let mut runtime = SupervisorRuntime {
             mux,
             slots,
             pids: HashMap::new(),
             stalled: [Vec::new(), Vec::new()],
             users: UserDb::read_system(),
             buf: vec![0; logmux::READ_SIZE],
-        })
+            control: None,
+            config_path: config.path.clone(),
+            global: config.global.clone(),
+            registry: registry.try_clone()?,
+        };
+        runtime.bind_control();
+        Ok(runtime)
     }
 
     /// Read one pipe until it is empty or its output is full.
@@ -238,7 +234,14 @@ impl SupervisorRuntime {
 }
 
 impl Runtime<Supervisor> for SupervisorRuntime {
-    fn spawn(&mut self, core: &Supervisor, id: ChildId, _registry: &Registry) -> Event {
+    fn spawn(&mut self, core: &Supervisor, id: ChildId, registry: &Registry) -> Event {
+        if let Err(e) = self.grow(core, registry) {
+            return Event::SpawnFailed {
+                id,
+                errno: e.raw_os_error().unwrap_or(0),
+                message: format!("unable to set up output pipes: {e}"),
+            };
+        }
         let (cmd, setup) = match self.build(core, id) {
             Ok(built) => built,
             Err(message) => {
@@ -267,6 +270,10 @@ impl Runtime<Supervisor> for SupervisorRuntime {
         if token == LOG_WAKER {
             self.mux.pump();
             self.resume_stalled(now);
+        } else if Server::owns(token) {
+            if let Some(server) = self.control.as_mut() {
+                server.ready(token, &self.registry);
+            }
         } else {
             self.read_pipe(token, now, false);
         }
@@ -300,7 +307,18 @@ impl Runtime<Supervisor> for SupervisorRuntime {
         }
     }
 
+    fn requests(&mut self, core: &Supervisor, now: Instant) -> Vec<Event> {
+        self.serve_control(core, now)
+    }
+
+    fn load_config(&mut self) -> Option<Event> {
+        self.reload_from_signal()
+    }
+
     fn finish(&mut self) {
+        if let Some(server) = self.control.as_mut() {
+            server.close();
+        }
         if !self.mux.flush_blocking(Instant::now() + EXIT_FLUSH) {
             log::warn!("output still blocked after {EXIT_FLUSH:?}; exiting anyway");
         }
@@ -353,6 +371,11 @@ fn stream_index(stream: Stream) -> usize {
 fn instance_number(name: &str) -> &str {
     name.rsplit_once(':').map_or("0", |(_, n)| n)
 }
+
+mod control;
+mod slots;
+
+use slots::new_slot;
 
 #[cfg(test)]
 mod tests {
