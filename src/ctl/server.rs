@@ -3,7 +3,9 @@
 //!
 //! Every client is non-blocking and bounded: a request line may be at most
 //! `MAX_REQUEST` bytes (then an error reply and close), at most
-//! `MAX_CLIENTS` are served (the next is accepted, told so, and closed),
+//! `MAX_CLIENTS` are connected (beyond that the client idle the longest is
+//! closed to make room; if every one is busy, the newcomer is accepted,
+//! told so, and closed),
 //! and replies wait in a per-client buffer of at most `MAX_OUTPUT` bytes —
 //! a client that does not read is dropped, never waited for. What requests
 //! mean is `answer.rs`'s business; this file is only transport.
@@ -50,6 +52,8 @@ struct Client {
     /// Close once the output is written (bad request, peer done).
     closing: bool,
     follow: Option<Follow>,
+    /// `Server::clock` when it last sent a request (or connected).
+    last_seen: u64,
 }
 
 pub struct Server {
@@ -60,6 +64,8 @@ pub struct Server {
     allow: Vec<u32>,
     own_uid: u32,
     clients: Vec<Option<Client>>,
+    /// Counts accepts and requests: orders clients by idleness, no clock.
+    clock: u64,
 }
 
 impl Server {
@@ -93,6 +99,7 @@ impl Server {
             allow,
             own_uid: peer::own_uid(),
             clients: (0..MAX_CLIENTS).map(|_| None).collect(),
+            clock: 0,
         })
     }
 
@@ -118,7 +125,12 @@ impl Server {
         let Some(Some(c)) = self.clients.get_mut(k) else {
             return;
         };
+        let before = c.requests.len();
         let alive = c.read() && c.flush();
+        if c.requests.len() != before {
+            self.clock += 1;
+            c.last_seen = self.clock;
+        }
         if !alive {
             self.drop_client(k, registry);
         }
@@ -150,10 +162,15 @@ impl Server {
                 )),
                 Err(e) => Some(format!("cannot check peer credentials: {e}")),
             };
-            let free = self.clients.iter().position(Option::is_none);
+            let free = if refuse.is_none() {
+                self.free_slot(registry)
+            } else {
+                None
+            };
             let refuse = refuse.or_else(|| {
-                free.is_none()
-                    .then(|| format!("too many control connections (limit {MAX_CLIENTS})"))
+                free.is_none().then(|| {
+                    format!("too many control connections (limit {MAX_CLIENTS}, all busy)")
+                })
             });
             if let Some(why) = refuse {
                 log::info!("control socket: refused a client: {why}");
@@ -177,6 +194,7 @@ impl Server {
                 output: VecDeque::new(),
                 closing: false,
                 follow: None,
+                last_seen: self.clock,
             };
             // Edge-triggered: whatever arrived before registration must be
             // read now, or nobody tells us again.
@@ -186,6 +204,23 @@ impl Server {
                 let _ = registry.deregister(&mut c.stream);
             }
         }
+    }
+
+    /// A free slot; when all are taken, the one of the client idle the
+    /// longest (nothing asked, nothing to send, not following logs): idle
+    /// connections must not lock everyone else out.
+    fn free_slot(&mut self, registry: &Registry) -> Option<usize> {
+        self.clock += 1;
+        if let Some(k) = self.clients.iter().position(Option::is_none) {
+            return Some(k);
+        }
+        let idle = |c: &Client| c.requests.is_empty() && c.output.is_empty() && c.follow.is_none();
+        let k = (0..self.clients.len())
+            .filter(|&k| self.clients[k].as_ref().is_some_and(idle))
+            .min_by_key(|&k| self.clients[k].as_ref().map_or(0, |c| c.last_seen))?;
+        log::info!("control socket: {MAX_CLIENTS} clients connected; closing the one idle longest");
+        self.drop_client(k, registry);
+        Some(k)
     }
 
     fn drop_client(&mut self, k: usize, registry: &Registry) {
