@@ -41,12 +41,7 @@ pub fn main(args: &[OsString]) -> i32 {
             print_stdout(&format!("rinit version {}\n", env!("CARGO_PKG_VERSION")))
         }
         Invocation::License => print_stdout(LICENSE),
-        Invocation::Ctl(_) => {
-            eprintln!(
-                "rinit: error: rinit ctl: the control plane is not available in this version yet"
-            );
-            1
-        }
+        Invocation::Ctl(args) => crate::ctl::client::main(&args, &env),
         Invocation::Check { config } => check(config.as_deref(), &env),
         Invocation::Run(opts) => run(opts, &env),
     }

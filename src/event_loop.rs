@@ -39,6 +39,16 @@ pub trait Runtime<C: Core> {
     }
     /// rinit is about to exit: deliver what is still buffered.
     fn finish(&mut self) {}
+    /// After each batch of readiness: answer what clients asked (reading
+    /// the core's state) and return the commands for the core.
+    fn requests(&mut self, _core: &C, _now: Instant) -> Vec<Event> {
+        Vec::new()
+    }
+    /// `Action::LoadConfig`: re-read the config; `Some(Control(Reload))` if
+    /// it is valid, `None` (after logging every error) if not.
+    fn load_config(&mut self) -> Option<Event> {
+        None
+    }
 }
 
 pub struct EventLoop {
@@ -128,6 +138,7 @@ impl EventLoop {
             if chld {
                 reap_all(runtime, &mut queue)?;
             }
+            queue.extend(runtime.requests(core, now));
             if chld || timeout.is_some() {
                 self.probe_groups(&mut queue);
             }
@@ -167,6 +178,7 @@ impl EventLoop {
                     watch = true;
                 }
                 Action::Exit(code) => return Some(code),
+                Action::LoadConfig => answers.extend(runtime.load_config()),
             }
         }
         if watch {

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod ctl;
 pub mod dispatch;
 pub mod event_loop;
 pub mod logger;

@@ -54,6 +54,7 @@ fn full_example_loads_to_expected_config() {
             log_format: LogFormat::Prefix,
             log_timestamps: false,
             control_socket: "/run/rinit.sock".into(),
+            control_allow: vec![],
             env_file: Some("/run/rinit.env".into()),
             hooks_dir: Some("/etc/rinit/start.d".into()),
             exit_when: ExitWhen::Requested,

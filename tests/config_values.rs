@@ -109,3 +109,30 @@ fn accepted_alternative_spellings() {
         )
     );
 }
+
+#[test]
+fn control_allow_takes_uids() {
+    let d = Dir::new();
+    let p = d.write("rinit.toml", "[rinit]\ncontrol_allow = [1000, 0x10]\n");
+    assert_eq!(load(&p).unwrap().global.control_allow, vec![1000, 16]);
+    let p = d.write("b.toml", "[rinit]\n");
+    assert!(load(&p).unwrap().global.control_allow.is_empty());
+    let p = d.write("c.toml", "[rinit]\ncontrol_allow = [-1]\n");
+    assert_eq!(
+        one_error(&p),
+        format!(
+            "{}:2:18: \"control_allow\" entries must be uids between 0 and 4294967294, not -1",
+            p.display()
+        )
+    );
+    let p = d.write("e.toml", "[rinit]\ncontrol_allow = [\"www-data\"]\n");
+    assert_eq!(
+        one_error(&p),
+        format!(
+            "{}:2:18: \"control_allow\" must be an integer, not a string",
+            p.display()
+        )
+    );
+    let p = d.write("f.toml", "[rinit]\ncontrol_allow = 1000\n");
+    assert!(one_error(&p).contains("\"control_allow\" must be an array"));
+}

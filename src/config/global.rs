@@ -13,6 +13,7 @@ const RINIT_KEYS: &[&str] = &[
     "log_format",
     "log_timestamps",
     "control_socket",
+    "control_allow",
     "env_file",
     "hooks_dir",
     "exit_when",
@@ -41,6 +42,7 @@ pub fn default_global() -> Global {
         log_format: LogFormat::Prefix,
         log_timestamps: false,
         control_socket: PathBuf::from("/run/rinit.sock"),
+        control_allow: Vec::new(),
         env_file: None,
         hooks_dir: None,
         exit_when: ExitWhen::Requested,
@@ -71,12 +73,36 @@ pub fn read_global(r: &mut Reader, t: &Table) -> (Global, Vec<Sp<String>>) {
         log_format: r.choice(t, "log_format", &formats).unwrap_or(d.log_format),
         log_timestamps: r.bool(t, "log_timestamps").unwrap_or(d.log_timestamps),
         control_socket: path(r, t, "control_socket").unwrap_or(d.control_socket),
+        control_allow: read_uids(r, t, "control_allow"),
         env_file: path(r, t, "env_file"),
         hooks_dir: path(r, t, "hooks_dir"),
         exit_when: r.choice(t, "exit_when", &exits).unwrap_or(d.exit_when),
         signals,
     };
     (global, targets)
+}
+
+/// `control_allow = [uid, …]`: numeric uids (names would need the passwd
+/// file of the moment, and a uid is what SO_PEERCRED reports).
+fn read_uids(r: &mut Reader, t: &Table, key: &str) -> Vec<u32> {
+    let mut uids = Vec::new();
+    for v in r.array(t, key).unwrap_or_default() {
+        let Some(n) = r.int_value(key, v) else {
+            continue;
+        };
+        // u32::MAX is (uid_t)-1, "no uid" to the kernel.
+        match u32::try_from(n.value) {
+            Ok(uid) if uid != u32::MAX => uids.push(uid),
+            _ => r.error(
+                &n.span,
+                format!(
+                    "\"{key}\" entries must be uids between 0 and 4294967294, not {}",
+                    n.value
+                ),
+            ),
+        }
+    }
+    uids
 }
 
 /// Signals rinit cannot or must not reroute: uncatchable, its own SIGCHLD,

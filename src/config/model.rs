@@ -25,6 +25,10 @@ pub struct Global {
     pub log_format: LogFormat,
     pub log_timestamps: bool,
     pub control_socket: PathBuf,
+    /// Uids besides root and rinit's own that may use the control socket
+    /// (`control_allow`); when set, the socket is made reachable for them
+    /// (mode 0666) and the peer-credential check is the gate.
+    pub control_allow: Vec<u32>,
     pub env_file: Option<PathBuf>,
     pub hooks_dir: Option<PathBuf>,
     pub exit_when: ExitWhen,

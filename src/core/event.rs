@@ -34,7 +34,34 @@ pub enum Event {
     /// The process group `pgid` asked for with `Action::WatchGroup` has no
     /// member left (`kill(-pgid, 0)` failed with ESRCH). Sent once per watch.
     GroupEmpty { pgid: i32 },
+    /// A request from `rinit ctl` (or SIGHUP's reload), already checked by
+    /// the runtime: ids exist, the new config is valid.
+    Control(Control),
 }
+
+/// What the control plane asks the core to do (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    Start(Vec<ChildId>),
+    Stop(Vec<ChildId>),
+    /// Stop (if up), then start again once everything of the run is gone.
+    Restart(Vec<ChildId>),
+    Signal {
+        signal: i32,
+        ids: Vec<ChildId>,
+    },
+    Shutdown,
+    /// Apply the difference to this (already validated) config.
+    Reload(NewConfig),
+}
+
+/// A validated config travelling in an `Event`. `Config` is only
+/// `PartialEq`; this wrapper adds the `Eq` events need (a config holds no
+/// floats, so equality is reflexive).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConfig(pub Box<crate::config::Config>);
+
+impl Eq for NewConfig {}
 
 /// Who a signal goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,4 +94,8 @@ pub enum Action {
     /// core schedules the group's stop signal for "now", so the common case
     /// (the group died with its leader) costs no signal at all.
     WatchGroup(i32),
+    /// Re-read the config file (SIGHUP routed to `reload`): the runtime
+    /// loads and validates it and answers with `Event::Control(Reload)`,
+    /// or logs every error and changes nothing.
+    LoadConfig,
 }

@@ -13,7 +13,7 @@ pub mod program;
 pub mod single;
 pub mod supervisor;
 
-pub use event::{Action, ChildId, Event, Target};
+pub use event::{Action, ChildId, Control, Event, NewConfig, Target};
 pub use exit::{ExitRemap, ProcessEnd};
 pub use supervisor::Supervisor;
 

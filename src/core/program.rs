@@ -13,6 +13,7 @@ use super::single::signame;
 use crate::config::{ProgramSpec, RestartPolicy};
 use std::time::Instant;
 
+mod control;
 mod state;
 
 pub use state::{After, Ctx, Escalation, Input, Out, State, StateName, Stop};

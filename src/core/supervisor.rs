@@ -15,6 +15,10 @@ use super::{Core, Message};
 use crate::config::{Config, ExitWhen, Global};
 use std::time::{Duration, Instant};
 
+/// Hooks and the main command take ChildIds from here up, so instances a
+/// reload appends (ids counting up from 0) never collide with them.
+pub const AUX_IDS: usize = 1 << 24;
+
 /// How long leftovers get between the sweep's SIGTERM and SIGKILL.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
 
@@ -56,7 +60,9 @@ pub struct Supervisor {
     no_children: bool,
     kill_grace: Duration,
     messages: Vec<Message>,
-    /// Start and stop hooks (ChildIds after the instances').
+    /// Per instance: control-plane bookkeeping (`control.rs`).
+    ctl: Vec<control::Ctl>,
+    /// Start and stop hooks (ChildIds from `AUX_IDS`).
     hooks: HookSequencer,
     main: MainCommand,
     /// The main command's ChildId: after the hooks'.
@@ -107,14 +113,15 @@ impl Supervisor {
                 ),
             });
         }
-        let hooks = HookSequencer::new(config.hooks.clone(), instances.len(), DEFAULT_KILL_GRACE);
-        let main_id = ChildId(instances.len() + config.hooks.len());
+        let hooks = HookSequencer::new(config.hooks.clone(), AUX_IDS, DEFAULT_KILL_GRACE);
+        let main_id = ChildId(AUX_IDS + config.hooks.len());
         Supervisor {
             hooks,
             main: MainCommand::Absent,
             main_id,
             global: config.global.clone(),
             pending_start: instances.iter().map(|i| i.spec().autostart).collect(),
+            ctl: vec![control::Ctl::default(); instances.len()],
             instances,
             deps,
             start_order,
@@ -173,6 +180,7 @@ impl Supervisor {
     /// critical failures and "all done", move the shutdown along.
     fn settle(&mut self, now: Instant, out: &mut Out) {
         if self.phase == Phase::Up && self.started {
+            self.settle_control();
             self.start_ready(now, out);
             self.maybe_start_main(out);
             if let Some((code, reason)) = self.critical_failure() {
@@ -337,6 +345,7 @@ impl Core for Supervisor {
         self.start_hooks(now, &mut out);
         self.settle(now, &mut out);
         self.messages.append(&mut out.messages);
+        self.count_spawns(&out.actions);
         out.actions
     }
 
@@ -396,11 +405,13 @@ impl Core for Supervisor {
                 }
             }
             Event::Tick => self.tick(now, &mut out),
+            Event::Control(control) => self.on_control(control, now, &mut out),
         }
         if self.phase != Phase::Done {
             self.settle(now, &mut out);
         }
         self.messages.append(&mut out.messages);
+        self.count_spawns(&out.actions);
         out.actions
     }
 
@@ -420,12 +431,16 @@ impl Core for Supervisor {
     }
 }
 
+mod control;
 mod entry;
+mod reload;
 mod shutdown;
 
 pub use entry::Child;
 use entry::MainCommand;
 
+#[cfg(test)]
+mod control_tests;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]

@@ -23,6 +23,7 @@
 pub mod format;
 pub mod line;
 pub mod sink;
+pub mod tail;
 
 use std::collections::VecDeque;
 use std::time::{Instant, SystemTime};
@@ -51,6 +52,8 @@ struct Source {
     name: String,
     stdout: LineAssembler,
     stderr: LineAssembler,
+    /// Recent lines for `rinit ctl logs`.
+    tail: tail::Tail,
 }
 
 struct Output {
@@ -132,8 +135,23 @@ impl LogMux {
             name: name.to_owned(),
             stdout: LineAssembler::new(),
             stderr: LineAssembler::new(),
+            tail: tail::Tail::default(),
         });
         SourceId(self.sources.len() - 1)
+    }
+
+    /// The newest source registered under `name` (a reload may register
+    /// a name again), for `rinit ctl logs`.
+    pub fn source_named(&self, name: &str) -> Option<SourceId> {
+        self.sources
+            .iter()
+            .rposition(|s| s.name == name)
+            .map(SourceId)
+    }
+
+    /// The recent lines of `source` (see [`tail::Tail`]).
+    pub fn tail(&self, source: SourceId) -> Option<&tail::Tail> {
+        self.sources.get(source.0).map(|s| &s.tail)
     }
 
     /// Whether the loop may read more from pipes of `stream`. A "no" arms
@@ -185,11 +203,13 @@ impl LogMux {
             Stream::Stderr => (&mut src.stderr, stderr),
         };
         let name = &src.name;
+        let tail = &mut src.tail;
         let mut ts = None;
         scratch.clear();
         run(asm, &mut |line| {
             let ts = *ts.get_or_insert_with(*clock);
             fmt.program_line(scratch, name, source.0, stream, &line, ts);
+            tail.push(stream, line.bytes);
         });
         out.deliver(scratch);
     }

@@ -9,19 +9,23 @@
 //! slow) they block in `write`, and nothing is dropped.
 
 use super::env_file::EnvFile;
-use crate::config::{CommandLine, Config, HookSpec, HookStage, OnFailure, Output, ProcessSpec};
+use crate::config::{
+    CommandLine, Config, Global, HookSpec, HookStage, OnFailure, Output, ProcessSpec,
+};
 use crate::core::supervisor::{Child, Supervisor};
 use crate::core::{ChildId, Event, Message};
+use crate::ctl::server::Server;
 use crate::event_loop::Runtime;
 use crate::logmux::{self, FormatOptions, LogMux, Sink, SourceId, Stream};
 use crate::os::spawn::{self, ChildSetup, Identity, Isolation};
 use crate::os::users::UserDb;
 use mio::unix::pipe::{Receiver, Sender};
-use mio::{Interest, Registry, Token, Waker};
-use std::collections::HashMap;
+use mio::{Registry, Token, Waker};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::OpenOptions;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,7 +55,8 @@ struct Slot {
 
 pub struct SupervisorRuntime {
     mux: LogMux,
-    slots: Vec<Slot>,
+    /// Per child (program instance, hook, main command).
+    slots: BTreeMap<ChildId, Slot>,
     pids: HashMap<i32, ChildId>,
     /// Pipes left readable because their output was full, per stream.
     stalled: [Vec<Token>; 2],
@@ -60,6 +65,13 @@ pub struct SupervisorRuntime {
     /// The main command's argv, if any.
     main_argv: Vec<std::ffi::OsString>,
     env_file: EnvFile,
+    /// The control socket (`None` if it could not be set up).
+    control: Option<Server>,
+    config_path: PathBuf,
+    /// Global settings in effect (a reload reports what it cannot change).
+    global: Global,
+    /// For registering control clients, which `ready` does not get.
+    registry: Registry,
 }
 
 impl SupervisorRuntime {
@@ -93,47 +105,12 @@ impl SupervisorRuntime {
         )?;
         let err = Sink::new(io::stderr(), logmux::SINK_CAPACITY, Some(waker), "stderr")?;
         let mut mux = LogMux::new(opts, out, err);
-        let mut slots = Vec::new();
+        let mut slots = BTreeMap::new();
         for (id, child) in core.children() {
-            let (name, stdout, stderr) = match child {
-                Child::Program(inst) => (inst.name(), &inst.spec().stdout, &inst.spec().stderr),
-                Child::Hook(hook) => (hook.name.as_str(), &Output::Log, &Output::Log),
-                Child::Main => {
-                    slots.push(Slot {
-                        name: "main".into(),
-                        hook: false,
-                        source: None,
-                        stdout: None,
-                        stderr: None,
-                    });
-                    continue;
-                }
-            };
-            let source = mux.register(name);
-            let pipe_for = |output: &Output, stream: Stream| -> io::Result<Option<Pipe>> {
-                if *output != Output::Log {
-                    return Ok(None);
-                }
-                let (tx, mut rx) = mio::unix::pipe::new()?;
-                // O_NONBLOCK belongs to the open file description: only
-                // rinit's end gets it; the program's end stays blocking.
-                tx.set_nonblocking(false)?;
-                registry.register(&mut rx, pipe_token(id, stream), Interest::READABLE)?;
-                Ok(Some(Pipe { rx, tx }))
-            };
-            let stdout = pipe_for(stdout, Stream::Stdout)?;
-            let stderr = pipe_for(stderr, Stream::Stderr)?;
-            let hook = matches!(child, Child::Hook(_));
-            slots.push(Slot {
-                name: name.to_string(),
-                hook,
-                source: Some(source),
-                stdout,
-                stderr,
-            });
+            slots.insert(id, new_slot(&mut mux, id, child, registry)?);
         }
         let env_file = EnvFile::create(config.global.env_file.clone())?;
-        Ok(SupervisorRuntime {
+        let mut runtime = SupervisorRuntime {
             mux,
             slots,
             pids: HashMap::new(),
@@ -142,7 +119,13 @@ impl SupervisorRuntime {
             buf: vec![0; logmux::READ_SIZE],
             main_argv,
             env_file,
-        })
+            control: None,
+            config_path: config.path.clone(),
+            global: config.global.clone(),
+            registry: registry.try_clone()?,
+        };
+        runtime.bind_control();
+        Ok(runtime)
     }
 
     /// Read one pipe until it is empty or its output is full.
@@ -150,7 +133,7 @@ impl SupervisorRuntime {
         let Some((id, stream)) = decode(token) else {
             return;
         };
-        let Some(slot) = self.slots.get(id.0) else {
+        let Some(slot) = self.slots.get(&id) else {
             return;
         };
         let pipe = match stream {
@@ -193,7 +176,7 @@ impl SupervisorRuntime {
     }
 
     fn build(&self, core: &Supervisor, id: ChildId) -> Result<(Command, ChildSetup), String> {
-        let slot = self.slots.get(id.0).ok_or("unknown child")?;
+        let slot = self.slots.get(&id).ok_or("unknown child")?;
         let (mut cmd, process, stdout, stderr) = match core.child(id) {
             Some(Child::Program(inst)) => {
                 let spec = inst.spec();
@@ -286,7 +269,14 @@ impl SupervisorRuntime {
 }
 
 impl Runtime<Supervisor> for SupervisorRuntime {
-    fn spawn(&mut self, core: &Supervisor, id: ChildId, _registry: &Registry) -> Event {
+    fn spawn(&mut self, core: &Supervisor, id: ChildId, registry: &Registry) -> Event {
+        if let Err(e) = self.grow(core, registry) {
+            return Event::SpawnFailed {
+                id,
+                errno: e.raw_os_error().unwrap_or(0),
+                message: format!("unable to set up output pipes: {e}"),
+            };
+        }
         let (cmd, setup) = match self.build(core, id) {
             Ok(built) => built,
             Err(message) => {
@@ -315,6 +305,10 @@ impl Runtime<Supervisor> for SupervisorRuntime {
         if token == LOG_WAKER {
             self.mux.pump();
             self.resume_stalled(now);
+        } else if Server::owns(token) {
+            if let Some(server) = self.control.as_mut() {
+                server.ready(token, &self.registry);
+            }
         } else {
             self.read_pipe(token, now, false);
         }
@@ -327,7 +321,11 @@ impl Runtime<Supervisor> for SupervisorRuntime {
         // Everything it wrote is in the pipes now: deliver it before the core
         // hears of the exit, even past back-pressure (bounded by a pipe's
         // capacity), then end any unterminated last line.
-        let Some(source) = self.slots.get(id.0).and_then(|s| s.source) else {
+        let Some(slot) = self.slots.get(&id) else {
+            return;
+        };
+        let (hook, name) = (slot.hook, slot.name.clone());
+        let Some(source) = slot.source else {
             return;
         };
         for stream in [Stream::Stdout, Stream::Stderr] {
@@ -335,9 +333,9 @@ impl Runtime<Supervisor> for SupervisorRuntime {
             self.mux.eof(source, stream);
         }
         // A hook may have handed variables on (SPEC §3 env_file).
-        if self.slots[id.0].hook {
+        if hook {
             for problem in self.env_file.reload() {
-                let text = format!("hook {}: {problem}", self.slots[id.0].name);
+                let text = format!("hook {name}: {problem}");
                 self.mux.log_rinit(log::Level::Error, &text);
             }
         }
@@ -358,7 +356,18 @@ impl Runtime<Supervisor> for SupervisorRuntime {
         }
     }
 
+    fn requests(&mut self, core: &Supervisor, now: Instant) -> Vec<Event> {
+        self.serve_control(core, now)
+    }
+
+    fn load_config(&mut self) -> Option<Event> {
+        self.reload_from_signal()
+    }
+
     fn finish(&mut self) {
+        if let Some(server) = self.control.as_mut() {
+            server.close();
+        }
         if !self.mux.flush_blocking(Instant::now() + EXIT_FLUSH) {
             log::warn!("output still blocked after {EXIT_FLUSH:?}; exiting anyway");
         }
@@ -463,6 +472,11 @@ fn stream_index(stream: Stream) -> usize {
 fn instance_number(name: &str) -> &str {
     name.rsplit_once(':').map_or("0", |(_, n)| n)
 }
+
+mod control;
+mod slots;
+
+use slots::new_slot;
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 //! below this module. Each function does one thing the core asked for.
 
 pub mod kill;
+pub mod peer;
 pub mod pid1;
 pub mod reap;
 pub mod signals;

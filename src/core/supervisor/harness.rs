@@ -48,6 +48,7 @@ pub fn config(programs: Vec<ProgramSpec>) -> Config {
             log_format: LogFormat::Prefix,
             log_timestamps: false,
             control_socket: PathBuf::from("/run/rinit.sock"),
+            control_allow: Vec::new(),
             env_file: None,
             hooks_dir: None,
             exit_when: ExitWhen::Requested,

@@ -8,7 +8,7 @@
 
 use super::harness::{config, ms, prog};
 use crate::config::{Config, ExitWhen, RestartPolicy};
-use crate::core::event::{Action, ChildId, Event};
+use crate::core::event::{Action, ChildId, Control, Event, NewConfig};
 use crate::core::exit::ProcessEnd;
 use crate::core::{Core, Supervisor};
 use proptest::prelude::*;
@@ -37,6 +37,10 @@ enum Op {
     NoChildren,
     /// A spawn report the core did not ask for.
     Stray(usize),
+    /// `rinit ctl start|stop|restart` (kind 0..3) of one instance.
+    Control(u8, usize),
+    /// `rinit ctl reload` with another random config.
+    Reload(Box<Config>),
 }
 
 const SIGNALS: [i32; 7] = [
@@ -66,6 +70,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::GroupEmpty),
         1 => Just(Op::NoChildren),
         1 => any::<usize>().prop_map(Op::Stray),
+        2 => (0u8..3, any::<usize>()).prop_map(|(k, pick)| Op::Control(k, pick)),
+        1 => configs().prop_map(|c| Op::Reload(Box::new(c))),
     ]
 }
 
@@ -170,7 +176,7 @@ impl Model {
                     }
                     self.exited = true;
                 }
-                Action::Kill { .. } => {}
+                Action::Kill { .. } | Action::LoadConfig => {}
             }
         }
         Ok(())
@@ -238,6 +244,16 @@ impl Model {
                 self.next_pid += 1;
                 self.feed(Event::Spawned { id, pid })
             }
+            Op::Control(kind, k) => {
+                let n = self.sv.instances().count();
+                let ids = vec![ChildId(k % n.max(1))];
+                self.feed(Event::Control(match kind {
+                    0 => Control::Start(ids),
+                    1 => Control::Stop(ids),
+                    _ => Control::Restart(ids),
+                }))
+            }
+            Op::Reload(cfg) => self.feed(Event::Control(Control::Reload(NewConfig(cfg)))),
         }
     }
 

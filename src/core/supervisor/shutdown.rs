@@ -35,11 +35,12 @@ impl Supervisor {
             Some(SignalRoute::Ignore) => {
                 Self::say(out, log::Level::Debug, format!("ignoring {name}"));
             }
-            Some(SignalRoute::Reload) => Self::say(
-                out,
-                log::Level::Warn,
-                format!("received {name}: reload is not available yet"),
-            ),
+            Some(SignalRoute::Reload) => {
+                if self.phase == Phase::Up {
+                    Self::say(out, log::Level::Info, format!("received {name}: reloading"));
+                    out.actions.push(Action::LoadConfig);
+                }
+            }
             Some(SignalRoute::ForwardTo(names)) => {
                 self.forward(sig, |i| names.iter().any(|n| *n == i.spec().name), out);
             }

@@ -269,10 +269,9 @@ fn signal_routes() {
     assert_eq!(h.signal(SIGUSR2), vec![kill(Target::Group(100), SIGUSR2)]);
     assert!(h.signal(SIGPIPE).is_empty());
     h.texts();
-    assert!(h.signal(SIGHUP).is_empty());
+    assert_eq!(h.signal(SIGHUP), vec![Action::LoadConfig]);
     let m = h.messages();
-    assert_eq!(m[0].level, log::Level::Warn);
-    assert!(m[0].text.contains("reload is not available yet"));
+    assert!(m[0].text.contains("reloading"));
     assert_eq!(
         h.signal(SIGALRM),
         vec![

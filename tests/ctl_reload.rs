@@ -1,0 +1,121 @@
+//! `rinit ctl reload` and SIGHUP: one reload adds, removes, changes and
+//! keeps programs (checked by pid); an invalid config changes nothing and
+//! reports every error.
+
+mod common;
+mod ctl_support;
+
+use ctl_support::{Live, config_text, start, text};
+
+fn prog(name: &str, extra: &str) -> String {
+    format!(
+        "[[program]]\nname = \"{name}\"\ncommand = \"echo {name}-up; exec sleep 1000\"\nstart_secs = \"100ms\"\nstop_signal = \"KILL\"\n{extra}\n"
+    )
+}
+
+fn rewrite(r: &Live, programs: &str) {
+    std::fs::write(&r.cfg, config_text(&r.sock, "", programs)).unwrap();
+}
+
+fn reload_by(r: &mut Live, signal: bool) {
+    if signal {
+        let pid = r.proc.rinit_pid();
+        r.proc.signal(pid, libc::SIGHUP);
+    } else {
+        r.ctl_ok(&["reload"], 0);
+    }
+}
+
+fn add_remove_change_keep(signal: bool) {
+    let before = [prog("keep", ""), prog("gone", ""), prog("change", "")].concat();
+    let mut r = start(if signal { "reload-hup" } else { "reload" }, "", &before);
+    let keep = r.pid("keep");
+    let gone = r.pid("gone");
+    let change = r.pid("change");
+
+    let after = [
+        prog("keep", ""),
+        prog("change", "environment = { NEW = \"1\" }"),
+        prog("fresh", ""),
+    ]
+    .concat();
+    rewrite(&r, &after);
+    reload_by(&mut r, signal);
+
+    let fresh = r.pid("fresh");
+    let changed = r.pid("change");
+    assert_ne!(changed, change, "changed program restarted");
+    assert_eq!(r.pid("keep"), keep, "unchanged program untouched");
+    assert!(fresh > 0);
+    let names: Vec<String> = r
+        .status()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["keep", "change", "fresh"], "removed one is gone");
+    let err = r.ctl_ok(&["status", "gone"], 1);
+    assert!(text(&err.stderr).contains("no program named \"gone\""));
+    // The removed program's process is gone too: exactly three sleeps left.
+    let ns = r.proc.rinit_pid();
+    let sleeps = || {
+        common::processes_in_ns(ns)
+            .into_iter()
+            .filter(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == b"sleep\x001000\x00")
+            })
+            .count()
+    };
+    if !common::wait_until(std::time::Instant::now() + common::WAIT, || sleeps() == 3) {
+        r.proc.fail(&format!(
+            "removed program {gone} still running ({} sleeps)",
+            sleeps()
+        ));
+    }
+    // The new program's output is multiplexed like the others.
+    r.proc.expect_line(common::Stream::Out, common::WAIT, |l| {
+        l.ends_with("| fresh-up")
+    });
+    r.ctl_ok(&["logs", "fresh"], 0);
+    r.shutdown();
+}
+
+#[test]
+fn reload_adds_removes_changes_and_keeps() {
+    add_remove_change_keep(false);
+}
+
+#[test]
+fn sighup_reloads_the_same_way() {
+    add_remove_change_keep(true);
+}
+
+#[test]
+fn invalid_config_changes_nothing_and_says_why() {
+    let before = [prog("a", ""), prog("b", "")].concat();
+    let mut r = start("reload-bad", "", &before);
+    let a = r.pid("a");
+    let b = r.pid("b");
+    let bad = format!(
+        "{}{}",
+        prog("a", "restrat = \"always\""),
+        prog("b", "stop_timeout = \"5 parsecs\"")
+    );
+    rewrite(&r, &bad);
+    let out = r.ctl_ok(&["reload"], 1);
+    let err = text(&out.stderr);
+    assert!(err.contains("invalid config, nothing changed"), "{err}");
+    assert!(
+        err.contains("unknown key \"restrat\" (did you mean \"restart\"?)"),
+        "{err}"
+    );
+    assert!(err.contains("invalid duration \"5 parsecs\""), "{err}");
+    // SIGHUP with the same config: logged, nothing changes.
+    let pid = r.proc.rinit_pid();
+    r.proc.signal(pid, libc::SIGHUP);
+    r.proc.expect_line(common::Stream::Err, common::WAIT, |l| {
+        l.contains("reload:") && l.contains("invalid config, nothing changed")
+    });
+    assert_eq!(r.pid("a"), a);
+    assert_eq!(r.pid("b"), b);
+    r.shutdown();
+}
