@@ -376,6 +376,11 @@ def chart(res, out):
         for b, k in zip(bars, ks):
             if m == "size_kb" and not meta["sizes"][k][1]:
                 b.set_hatch("..")
+                if meta["sizes"][k][1] is None:
+                    ax.text(b.get_width(), b.get_y() + b.get_height() / 2, " script (runs on python3)",
+                            va="center", fontsize=8)
+            if b.get_width() == 0:
+                ax.text(0, b.get_y() + b.get_height() / 2, " 0", va="center", fontsize=8)
             if esc and k not in never and data[k].get("esc_term_ms") and all(x is None for x in data[k]["esc_term_ms"]):
                 ax.text(b.get_width(), b.get_y() + b.get_height() / 2,
                         " killed at once, no SIGTERM (PID 1 exits)", va="center", fontsize=8)
