@@ -1,5 +1,6 @@
 //! The modes of SPEC §1, each the OS-facing half (`Runtime`) that pairs with
 //! a pure core: single-command mode (tini's job) and supervisor mode.
 
+pub mod outputs;
 pub mod single;
 pub mod supervisor;

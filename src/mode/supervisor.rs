@@ -1,165 +1,65 @@
 //! Supervisor mode's OS side: turns the core's `Spawn(id)` into a process
-//! (command line, user, directory, environment, stdio) and carries every
-//! program's output through the log multiplexer.
-//!
-//! Per instance, one pipe for stdout and one for stderr, created once and kept
-//! across restarts (a restart never loses what sits in the pipe). rinit's
-//! read ends are non-blocking and live in the event loop; the programs' write
-//! ends are blocking, so when rinit stops reading (the container's stdout is
-//! slow) they block in `write`, and nothing is dropped.
+//! (command line, user, directory, environment, stdio). Every program
+//! instance is a log source of `mode::outputs` (pipes kept across restarts,
+//! the multiplexer, file outputs); hooks and the main command become sources
+//! with [`SupervisorRuntime::add_log_source`].
 
-use crate::config::{CommandLine, Config, Output, ProcessSpec};
+use super::outputs::{EXIT_FLUSH, LogSource, Outputs};
+use crate::config::{CommandLine, Config, ProcessSpec};
 use crate::core::supervisor::Supervisor;
 use crate::core::{ChildId, Event, Message};
 use crate::event_loop::Runtime;
-use crate::logmux::{self, FormatOptions, LogMux, Sink, SourceId, Stream};
 use crate::os::spawn::{self, ChildSetup, Identity, Isolation};
 use crate::os::users::UserDb;
-use mio::unix::pipe::{Receiver, Sender};
-use mio::{Interest, Registry, Token, Waker};
-use std::collections::HashMap;
-use std::fs::OpenOptions;
-use std::io::{self, Read};
-use std::os::fd::AsFd;
+use mio::{Registry, Token};
+use std::io;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// The sinks' waker: fires when a full output has room again.
-pub const LOG_WAKER: Token = Token(1);
-/// Pipe tokens start here: `FIRST_PIPE + 2 * instance + stream`.
-const FIRST_PIPE: usize = 2;
-
-/// How long rinit waits, at exit, for buffered output to reach a slow stdout.
-pub const EXIT_FLUSH: Duration = Duration::from_secs(2);
-
-struct Pipe {
-    rx: Receiver,
-    /// Kept open by rinit so the pipe outlives every run of the program.
-    tx: Sender,
-}
-
-struct Slot {
-    source: SourceId,
-    stdout: Option<Pipe>,
-    stderr: Option<Pipe>,
-}
+pub use super::outputs::LOG_WAKER;
 
 pub struct SupervisorRuntime {
-    mux: LogMux,
-    slots: Vec<Slot>,
-    pids: HashMap<i32, ChildId>,
-    /// Pipes left readable because their output was full, per stream.
-    stalled: [Vec<Token>; 2],
+    outputs: Outputs,
+    /// Per core instance (indexed by `ChildId`), its log source.
+    sources: Vec<LogSource>,
     users: UserDb,
-    buf: Vec<u8>,
 }
 
 impl SupervisorRuntime {
-    /// Set up the multiplexer and one pipe pair per instance the core knows.
+    /// Set up the multiplexer and one log source per instance the core knows.
     pub fn new(config: &Config, core: &Supervisor, registry: &Registry) -> io::Result<Self> {
-        let waker = Arc::new(Waker::new(registry, LOG_WAKER)?);
-        let colour = logmux::use_colour(
-            nix::unistd::isatty(io::stdout()).unwrap_or(false),
-            std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
-        );
-        let format = match config.global.log_format {
-            crate::config::LogFormat::Prefix => logmux::Format::Prefix,
-            crate::config::LogFormat::Raw => logmux::Format::Raw,
-            crate::config::LogFormat::Json => logmux::Format::Json,
-        };
-        let opts = FormatOptions {
-            format,
-            timestamps: config.global.log_timestamps,
-            colour,
-        };
-        let out = Sink::new(
-            io::stdout(),
-            logmux::SINK_CAPACITY,
-            Some(waker.clone()),
-            "stdout",
-        )?;
-        let err = Sink::new(io::stderr(), logmux::SINK_CAPACITY, Some(waker), "stderr")?;
-        let mut mux = LogMux::new(opts, out, err);
-        let mut slots = Vec::new();
-        for (id, inst) in core.instances() {
-            let source = mux.register(inst.name());
+        let mut outputs = Outputs::new(config, registry)?;
+        let mut sources = Vec::new();
+        for (_, inst) in core.instances() {
             let spec = inst.spec();
-            let pipe_for = |output: &Output, stream: Stream| -> io::Result<Option<Pipe>> {
-                if *output != Output::Log {
-                    return Ok(None);
-                }
-                let (tx, mut rx) = mio::unix::pipe::new()?;
-                // O_NONBLOCK belongs to the open file description: only
-                // rinit's end gets it; the program's end stays blocking.
-                tx.set_nonblocking(false)?;
-                registry.register(&mut rx, pipe_token(id, stream), Interest::READABLE)?;
-                Ok(Some(Pipe { rx, tx }))
-            };
-            let stdout = pipe_for(&spec.stdout, Stream::Stdout)?;
-            let stderr = pipe_for(&spec.stderr, Stream::Stderr)?;
-            slots.push(Slot {
-                source,
-                stdout,
-                stderr,
-            });
+            sources.push(outputs.add(
+                inst.name(),
+                &spec.stdout,
+                &spec.stderr,
+                spec.log_rotation,
+            )?);
         }
         Ok(SupervisorRuntime {
-            mux,
-            slots,
-            pids: HashMap::new(),
-            stalled: [Vec::new(), Vec::new()],
+            outputs,
+            sources,
             users: UserDb::read_system(),
-            buf: vec![0; logmux::READ_SIZE],
         })
     }
 
-    /// Read one pipe until it is empty or its output is full.
-    fn read_pipe(&mut self, token: Token, now: Instant, ignore_backpressure: bool) {
-        let Some((id, stream)) = decode(token) else {
-            return;
-        };
-        let Some(slot) = self.slots.get(id.0) else {
-            return;
-        };
-        let pipe = match stream {
-            Stream::Stdout => slot.stdout.as_ref(),
-            Stream::Stderr => slot.stderr.as_ref(),
-        };
-        let Some(pipe) = pipe else { return };
-        loop {
-            if !ignore_backpressure && !self.mux.can_accept(stream) {
-                let stalled = &mut self.stalled[stream_index(stream)];
-                if !stalled.contains(&token) {
-                    stalled.push(token);
-                }
-                return;
-            }
-            match (&pipe.rx).read(&mut self.buf) {
-                Ok(0) => return, // cannot happen while we hold `tx`
-                Ok(n) => self.mux.feed(slot.source, stream, &self.buf[..n], now),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) => {
-                    log::warn!("reading output of instance {}: {e}", id.0);
-                    return;
-                }
-            }
-        }
+    /// A new named log source (a hook, the main command) with its own pipes:
+    /// spawn the child with the returned stdout/stderr, then call
+    /// [`SupervisorRuntime::attach_log_source`] with its pid so that its last
+    /// output is delivered before its exit is reported.
+    pub fn add_log_source(&mut self, name: &str) -> io::Result<(LogSource, Stdio, Stdio)> {
+        self.outputs.add_source(name)
     }
 
-    fn resume_stalled(&mut self, now: Instant) {
-        for stream in [Stream::Stdout, Stream::Stderr] {
-            if self.mux.can_accept(stream) {
-                let tokens = std::mem::take(&mut self.stalled[stream_index(stream)]);
-                for token in tokens {
-                    self.read_pipe(token, now, false);
-                }
-            }
-        }
+    /// `pid` writes to `source` (see [`SupervisorRuntime::add_log_source`]).
+    pub fn attach_log_source(&mut self, pid: i32, source: LogSource) {
+        self.outputs.attach(pid, source);
     }
 
-    fn build(&self, core: &Supervisor, id: ChildId) -> Result<(Command, ChildSetup), String> {
+    fn build(&mut self, core: &Supervisor, id: ChildId) -> Result<(Command, ChildSetup), String> {
         let inst = core.instance(id);
         let spec = inst.spec();
         let argv: Vec<String> = match &spec.command {
@@ -183,10 +83,10 @@ impl SupervisorRuntime {
             }
             cmd.current_dir(dir);
         }
-        let slot = &self.slots[id.0];
+        let (stdout, stderr) = self.outputs.stdio(self.sources[id.0])?;
         cmd.stdin(Stdio::null());
-        cmd.stdout(stdio(&spec.stdout, slot.stdout.as_ref())?);
-        cmd.stderr(stdio(&spec.stderr, slot.stderr.as_ref())?);
+        cmd.stdout(stdout);
+        cmd.stderr(stderr);
         let setup = ChildSetup {
             isolation: Isolation::Session,
             identity,
@@ -252,7 +152,7 @@ impl Runtime<Supervisor> for SupervisorRuntime {
         let program = cmd.get_program().to_string_lossy().into_owned();
         match spawn::spawn_command(cmd, setup) {
             Ok(pid) => {
-                self.pids.insert(pid, id);
+                self.outputs.attach(pid, self.sources[id.0]);
                 Event::Spawned { id, pid }
             }
             Err(e) => Event::SpawnFailed {
@@ -264,88 +164,41 @@ impl Runtime<Supervisor> for SupervisorRuntime {
     }
 
     fn ready(&mut self, token: Token, now: Instant) {
-        if token == LOG_WAKER {
-            self.mux.pump();
-            self.resume_stalled(now);
-        } else {
-            self.read_pipe(token, now, false);
+        if self.outputs.owns(token) {
+            self.outputs.ready(token, now);
         }
     }
 
     fn reaped(&mut self, pid: i32, now: Instant) {
-        let Some(id) = self.pids.remove(&pid) else {
-            return;
-        };
-        // Everything it wrote is in the pipes now: deliver it before the core
-        // hears of the exit, even past back-pressure (bounded by a pipe's
-        // capacity), then end any unterminated last line.
-        for stream in [Stream::Stdout, Stream::Stderr] {
-            self.read_pipe(pipe_token(id, stream), now, true);
-            self.mux.eof(self.slots[id.0].source, stream);
+        self.outputs.reaped(pid, now);
+    }
+
+    /// SIGUSR1 makes rinit reopen the files it writes (logrotate's
+    /// `postrotate kill -USR1 1`), whatever its route says about programs.
+    fn signal(&mut self, sig: i32) {
+        if sig == libc::SIGUSR1 {
+            self.outputs.reopen_files();
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.mux.next_deadline()
+        self.outputs.next_deadline()
     }
 
     fn tick(&mut self, now: Instant) {
-        self.mux.tick(now);
-        self.resume_stalled(now);
+        self.outputs.tick(now);
     }
 
     fn log(&mut self, message: Message) {
         if message.level <= log::max_level() {
-            self.mux.log_rinit(message.level, &message.text);
+            self.outputs.log_rinit(message.level, &message.text);
         }
     }
 
     fn finish(&mut self) {
-        if !self.mux.flush_blocking(Instant::now() + EXIT_FLUSH) {
+        if !self.outputs.finish(Instant::now() + EXIT_FLUSH) {
             log::warn!("output still blocked after {EXIT_FLUSH:?}; exiting anyway");
         }
-    }
-}
-
-fn stdio(output: &Output, pipe: Option<&Pipe>) -> Result<Stdio, String> {
-    match (output, pipe) {
-        (Output::Log, Some(pipe)) => {
-            let fd = pipe
-                .tx
-                .as_fd()
-                .try_clone_to_owned()
-                .map_err(|e| format!("dup: {e}"))?;
-            Ok(Stdio::from(fd))
-        }
-        (Output::Null, _) => Ok(Stdio::null()),
-        (Output::File(path), _) => OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .map(Stdio::from)
-            .map_err(|e| format!("{}: {e}", path.display())),
-        _ => Ok(Stdio::inherit()),
-    }
-}
-
-fn pipe_token(id: ChildId, stream: Stream) -> Token {
-    Token(FIRST_PIPE + 2 * id.0 + stream_index(stream))
-}
-
-fn decode(token: Token) -> Option<(ChildId, Stream)> {
-    let n = token.0.checked_sub(FIRST_PIPE)?;
-    let stream = if n % 2 == 0 {
-        Stream::Stdout
-    } else {
-        Stream::Stderr
-    };
-    Some((ChildId(n / 2), stream))
-}
-
-fn stream_index(stream: Stream) -> usize {
-    match stream {
-        Stream::Stdout => 0,
-        Stream::Stderr => 1,
     }
 }
 
@@ -357,16 +210,6 @@ fn instance_number(name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_round_trip() {
-        for id in [0, 1, 7, 1000] {
-            for s in [Stream::Stdout, Stream::Stderr] {
-                assert_eq!(decode(pipe_token(ChildId(id), s)), Some((ChildId(id), s)));
-            }
-        }
-        assert_eq!(decode(LOG_WAKER), None);
-    }
 
     #[test]
     fn instance_numbers() {
