@@ -25,6 +25,10 @@ pub trait Runtime<C: Core> {
     fn spawn(&mut self, core: &C, id: ChildId, registry: &Registry) -> Event;
     /// A source the runtime registered is ready.
     fn ready(&mut self, _token: Token, _now: Instant) {}
+    /// A signal reached rinit (SIGCHLD excepted), before the core routes
+    /// it: the runtime's own use of a signal (SIGUSR1 reopens log files)
+    /// happens first, so programs the core forwards it to see its effect.
+    fn signal(&mut self, _sig: i32) {}
     /// A child was reaped; called before the core hears of it, so whatever
     /// it wrote is delivered before its exit is logged or acted on.
     fn reaped(&mut self, _pid: i32, _now: Instant) {}
@@ -128,6 +132,7 @@ impl EventLoop {
                         if sig == libc::SIGCHLD {
                             chld = true;
                         } else {
+                            runtime.signal(sig);
                             queue.push_back(Event::Signal(sig));
                         }
                     }

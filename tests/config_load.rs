@@ -37,6 +37,7 @@ fn program(name: &str, command: CommandLine) -> ProgramSpec {
         critical: false,
         stdout: Output::Log,
         stderr: Output::Log,
+        log_rotation: None,
     }
 }
 

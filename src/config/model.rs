@@ -123,6 +123,19 @@ pub struct ProgramSpec {
     pub critical: bool,
     pub stdout: Output,
     pub stderr: Output,
+    /// Size-based rotation of this program's file outputs (`None`: the
+    /// files only grow; rotate them externally and send SIGUSR1).
+    pub log_rotation: Option<LogRotation>,
+}
+
+/// `log_max_bytes` / `log_backups`: when a file output would grow past
+/// `max_bytes`, it is renamed `PATH.1` (older backups shift up to
+/// `PATH.<backups>`, the oldest is deleted) and a new `PATH` is started.
+/// `backups = 0` truncates the file instead (supervisord's meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRotation {
+    pub max_bytes: u64,
+    pub backups: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -281,6 +281,27 @@ impl<'s> Reader<'s> {
         parsed.map_err(|m| self.error(&e.value.span(), m)).ok()
     }
 
+    /// A byte size: an integer, or a string like `"10MB"`.
+    pub fn size(&mut self, t: &Table, key: &str) -> Option<Sp<u64>> {
+        let e = t.get(key)?;
+        let parsed = match e.value.get_ref() {
+            DeValue::Integer(_) => values::size_from_int(self.int_value(key, e.value)?.value),
+            DeValue::String(_) => values::parse_size(&self.string_value(key, e.value)?.value),
+            _ => {
+                self.type_error(key, e.value, "a size like \"10MB\" or an integer");
+                return None;
+            }
+        };
+        let span = e.value.span();
+        match parsed {
+            Ok(value) => Some(Sp { value, span }),
+            Err(m) => {
+                self.error(&span, m);
+                None
+            }
+        }
+    }
+
     pub fn signal_value(&mut self, key: &str, v: &Value) -> Option<i32> {
         let parsed = match v.get_ref() {
             DeValue::Integer(_) => values::signal_from_int(self.int_value(key, v)?.value),

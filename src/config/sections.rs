@@ -32,6 +32,8 @@ const PROGRAM_KEYS: &[&str] = &[
     "schedule",
     "stdout",
     "stderr",
+    "log_max_bytes",
+    "log_backups",
 ];
 const HOOK_KEYS: &[&str] = &["name", "command", "stage", "timeout", "on_failure"];
 const READY_KEYS: &[&str] = &["tcp", "unix", "file", "command", "notify"];
@@ -170,6 +172,42 @@ fn read_output(r: &mut Reader, t: &Table, key: &str) -> Output {
     }
 }
 
+/// `log_backups` kept when `log_max_bytes` is set without it.
+const DEFAULT_BACKUPS: u32 = 5;
+
+/// `log_max_bytes` / `log_backups`. Both only make sense for file outputs
+/// (rinit owns those files); saying so beats silently ignoring them.
+fn read_rotation(
+    r: &mut Reader,
+    t: &Table,
+    stdout: &Output,
+    stderr: &Output,
+) -> Option<LogRotation> {
+    let max = r.size(t, "log_max_bytes");
+    let backups = r.int_in(t, "log_backups", 0, 1000);
+    let has_file = [stdout, stderr]
+        .iter()
+        .any(|o| matches!(o, Output::File(_)));
+    for key in ["log_max_bytes", "log_backups"] {
+        if let (Some(e), false) = (t.get(key), has_file) {
+            r.error(
+                &e.key_span,
+                format!("\"{key}\" only applies to file outputs, and neither stdout nor stderr is a file path"),
+            );
+        }
+    }
+    if let (Some(e), None, true) = (t.get("log_backups"), t.get("log_max_bytes"), has_file) {
+        r.error(
+            &e.key_span,
+            "\"log_backups\" needs \"log_max_bytes\" (the size at which files are rotated)",
+        );
+    }
+    Some(LogRotation {
+        max_bytes: max?.value,
+        backups: backups.map_or(DEFAULT_BACKUPS, |n| n as u32),
+    })
+}
+
 fn not_yet(r: &mut Reader, t: &Table, key: &str, what: &str) {
     if let Some(e) = t.get(key) {
         r.error(
@@ -182,7 +220,8 @@ fn not_yet(r: &mut Reader, t: &Table, key: &str, what: &str) {
 /// `[[program]]` defaults: autostart true, restart always, exit_codes [0],
 /// start_secs 1s, start_retries 3, backoff 1s, backoff_max 30s, stop_signal
 /// TERM, stop_timeout 5s, kill_group true, instances 1, critical false,
-/// stdout/stderr log, no user/group/directory/umask, empty environment.
+/// stdout/stderr log, no rotation, no user/group/directory/umask, empty
+/// environment.
 fn read_program(r: &mut Reader, t: &Table, span: &Span) -> Option<Located<ProgramSpec>> {
     r.check_keys(t, &[PROGRAM_KEYS, PROCESS_KEYS].concat());
     let name = read_name(r, t, span, "[[program]]");
@@ -236,6 +275,9 @@ fn read_program(r: &mut Reader, t: &Table, span: &Span) -> Option<Located<Progra
     not_yet(r, t, "ready", "readiness probes");
     not_yet(r, t, "schedule", "scheduled jobs");
     let depends_on = r.str_list(t, "depends_on").unwrap_or_default();
+    let stdout = read_output(r, t, "stdout");
+    let stderr = read_output(r, t, "stderr");
+    let log_rotation = read_rotation(r, t, &stdout, &stderr);
     // Every field is read (and checked) before giving up on a missing name
     // or command, so one run reports all problems.
     let spec = ProgramSpec {
@@ -263,8 +305,9 @@ fn read_program(r: &mut Reader, t: &Table, span: &Span) -> Option<Located<Progra
         instances,
         depends_on: depends_on.iter().map(|d| d.value.clone()).collect(),
         critical: r.bool(t, "critical").unwrap_or(false),
-        stdout: read_output(r, t, "stdout"),
-        stderr: read_output(r, t, "stderr"),
+        stdout,
+        stderr,
+        log_rotation,
     };
     let (Some(name), Some(command)) = (name, command) else {
         return None;

@@ -134,6 +134,39 @@ pub fn signal_name(num: i32) -> String {
         .map_or_else(|| format!("signal {num}"), |(name, _)| format!("SIG{name}"))
 }
 
+/// A byte size: `"10MB"`, `"512KB"`, `"1GB"`, `"100"` (bytes). Units are
+/// powers of 1024 as in supervisord (`KB`/`KiB`, `MB`/`MiB`, `GB`/`GiB`,
+/// any case). No fractions, no signs; at least 1.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "invalid size \"{text}\" (expected e.g. \"10MB\", \"512KB\", \"1GB\" or an integer number of bytes)"
+        )
+    };
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    size_from_int(i64::try_from(n).map_err(|_| bad())?)?
+        .checked_mul(mult)
+        .ok_or_else(|| format!("size \"{text}\" is too large"))
+}
+
+/// A size given as a TOML integer (bytes).
+pub fn size_from_int(n: i64) -> Result<u64, String> {
+    match u64::try_from(n) {
+        Ok(b) if b >= 1 => Ok(b),
+        _ => Err(format!("invalid size {n}: must be at least 1 byte")),
+    }
+}
+
 /// An octal umask string: `"022"`, `"0022"`, `"0o022"`; at most `0777`.
 pub fn parse_umask(text: &str) -> Result<u32, String> {
     let s = text.trim();

@@ -20,6 +20,7 @@
 //!    calls [`LogMux::pump`] and, if `can_accept` is true again, reads the
 //!    pipes it skipped (mio is edge-triggered: it will not re-report them).
 
+pub mod file;
 pub mod format;
 pub mod line;
 pub mod sink;

@@ -22,6 +22,12 @@
 //!   accepted and discarded, so supervision goes on; the error is reported
 //!   once through [`Sink::take_error`]. Other write errors (ENOSPC, EIO)
 //!   drop the chunk at hand, are reported once, and writing goes on.
+//! - The writer thread blocks SIGPIPE: an EPIPE from rinit's own output must
+//!   not reach the event loop as a signal, which would forward it to every
+//!   program (killing them) as if someone had sent it to PID 1.
+//! - The destination is a [`Target`]: an fd as is ([`Sink::new`]), or a file
+//!   that can be reopened and rotated (`logmux::file`); [`Sink::reopen`] asks
+//!   the writer to reopen between two writes (SIGUSR1, logrotate style).
 
 use std::os::fd::AsFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -40,6 +46,26 @@ pub const SINK_CAPACITY: usize = 1 << 20;
 /// cut at (pipe(7): writes up to `PIPE_BUF` are atomic).
 pub const WRITE_CHUNK: usize = libc::PIPE_BUF;
 
+/// Where a writer thread puts its bytes. Runs on the writer thread only.
+pub trait Target: Send + 'static {
+    /// Blocking write of all of `buf`. An error other than EPIPE/EBADF is
+    /// reported and writing goes on with the next chunk.
+    fn write_all(&mut self, buf: &[u8]) -> Result<(), Errno>;
+    /// Reopen the destination by name (only files have one).
+    fn reopen(&mut self) -> Result<(), Errno> {
+        Ok(())
+    }
+}
+
+/// An fd written as is (rinit's fd 1 / fd 2, or a pipe in tests).
+struct FdTarget<F>(F);
+
+impl<F: AsFd + Send + 'static> Target for FdTarget<F> {
+    fn write_all(&mut self, buf: &[u8]) -> Result<(), Errno> {
+        write_all(&self.0, buf)
+    }
+}
+
 /// The sink refused a line: it is full. Keep the line and retry after the
 /// waker fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +79,8 @@ struct State {
     in_flight: usize,
     /// The `Sink` was dropped: finish what is queued, then exit.
     closing: bool,
+    /// `reopen` was asked for and the writer has not done it yet.
+    reopen: bool,
     /// A push was refused since the last wake.
     want_wake: bool,
     /// EPIPE/EBADF seen: discard everything from now on.
@@ -132,6 +160,16 @@ impl Sink {
         waker: Option<Arc<Waker>>,
         name: &str,
     ) -> std::io::Result<Sink> {
+        Sink::with_target(FdTarget(fd), capacity, waker, name)
+    }
+
+    /// Start the writer thread for any [`Target`] (a rotated file).
+    pub fn with_target<T: Target>(
+        target: T,
+        capacity: usize,
+        waker: Option<Arc<Waker>>,
+        name: &str,
+    ) -> std::io::Result<Sink> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             work: Condvar::new(),
@@ -142,7 +180,7 @@ impl Sink {
         let for_thread = Arc::clone(&shared);
         thread::Builder::new()
             .name(format!("rinit-{name}"))
-            .spawn(move || writer(&for_thread, fd))?;
+            .spawn(move || writer(&for_thread, target))?;
         Ok(Sink { shared })
     }
 
@@ -175,6 +213,28 @@ impl Sink {
             st.want_wake = true;
         }
         room
+    }
+
+    /// How many bytes a push may add now (a loop reading a pipe for this
+    /// sink reads at most that much, so its push always fits). Zero arms
+    /// the waker, as a "no" from `has_room` does.
+    pub fn room(&self) -> usize {
+        let mut st = self.shared.lock();
+        if st.broken {
+            return usize::MAX;
+        }
+        let room = self.shared.capacity.saturating_sub(st.used());
+        if room == 0 {
+            st.want_wake = true;
+        }
+        room
+    }
+
+    /// Ask the writer to reopen its target before its next write (or at
+    /// once if idle). Errors come back through `take_error`.
+    pub fn reopen(&self) {
+        self.shared.lock().reopen = true;
+        self.shared.work.notify_one();
     }
 
     /// Bytes queued or being written.
@@ -222,16 +282,24 @@ impl Drop for Sink {
     }
 }
 
-fn writer<F: AsFd>(shared: &Shared, fd: F) {
+fn writer<T: Target>(shared: &Shared, mut target: T) {
+    block_sigpipe();
     let mut batch = Vec::new();
     loop {
         {
             let mut st = shared.lock();
-            while st.queue.is_empty() && !st.closing {
+            while st.queue.is_empty() && !st.closing && !st.reopen {
                 st = match shared.work.wait(st) {
                     Ok(g) => g,
                     Err(e) => e.into_inner(),
                 };
+            }
+            if std::mem::take(&mut st.reopen) {
+                drop(st);
+                if let Err(e) = target.reopen() {
+                    shared.record_error(&mut shared.lock(), e);
+                }
+                continue;
             }
             if st.queue.is_empty() {
                 return; // closing and drained
@@ -245,12 +313,13 @@ fn writer<F: AsFd>(shared: &Shared, fd: F) {
         let mut rest = batch.as_slice();
         while !rest.is_empty() {
             let n = next_chunk(rest, WRITE_CHUNK);
-            let result = write_all(&fd, &rest[..n]);
+            let result = target.write_all(&rest[..n]);
             rest = &rest[n..];
             let mut st = shared.lock();
             match result {
                 Ok(()) => shared.release(&mut st, n),
                 Err(e @ (Errno::EPIPE | Errno::EBADF)) => {
+                    discard_sigpipe();
                     shared.record_error(&mut st, e);
                     st.broken = true;
                     st.queue = Vec::new();
@@ -265,6 +334,31 @@ fn writer<F: AsFd>(shared: &Shared, fd: F) {
             }
         }
     }
+}
+
+/// The writer's SIGPIPE stays pending on its own thread instead of reaching
+/// the process handler (the loop). pthread_sigmask is per thread.
+fn block_sigpipe() {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGPIPE);
+    // Cannot fail with a valid `how`; if it did, the cost is one stray
+    // SIGPIPE routed like an external one, not a crash.
+    let _ = set.thread_block();
+}
+
+/// Consume the SIGPIPE an EPIPE left pending on this thread (thread-directed,
+/// so no other thread's signal is taken).
+fn discard_sigpipe() {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGPIPE);
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `set` is a valid initialised sigset_t, `zero` a valid
+    // timespec, and a null siginfo pointer is allowed; SIGPIPE is blocked in
+    // this thread, so this only dequeues a pending one (EAGAIN if none).
+    unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &zero) };
 }
 
 /// How much of `buf` to write next: up to `limit` bytes ending at a line

@@ -2,5 +2,7 @@
 //! a pure core: single-command mode (tini's job) and supervisor mode.
 
 pub mod env_file;
+pub mod launch;
+pub mod outputs;
 pub mod single;
 pub mod supervisor;

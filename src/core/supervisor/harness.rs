@@ -36,6 +36,7 @@ pub fn prog(name: &str) -> ProgramSpec {
         critical: false,
         stdout: Output::Log,
         stderr: Output::Log,
+        log_rotation: None,
     }
 }
 

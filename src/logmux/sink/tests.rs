@@ -193,3 +193,52 @@ fn chunks_end_at_line_ends() {
         assert_eq!(next_chunk(buf, limit), want, "{buf:?} / {limit}");
     }
 }
+
+#[test]
+fn room_shrinks_with_queued_bytes_and_arms_the_waker_at_zero() {
+    let (r, w) = pipe(OFlag::empty());
+    let mut poll = Poll::new().expect("poll");
+    let waker = Arc::new(Waker::new(poll.registry(), WAKE).expect("waker"));
+    let sink = Sink::new(w, 256 * 1024, Some(waker), "test").expect("sink");
+    // Nobody reads: the pipe takes 64 KiB, the rest stays queued.
+    let mut pushed = 0;
+    while sink.room() > 0 {
+        let n = sink.room().min(4096);
+        sink.try_push(&vec![b'x'; n])
+            .expect("a push within room fits");
+        pushed += n;
+        assert!(pushed < 10 << 20, "room never reached zero");
+    }
+    assert!(sink.used() <= 256 * 1024);
+    drop(r); // the writer gets EPIPE, discards, and wakes us
+    wait_for_wake(&mut poll);
+    assert_eq!(sink.room(), usize::MAX, "broken: everything is accepted");
+}
+
+#[test]
+fn reopen_switches_files_between_writes() {
+    let d = std::env::temp_dir().join(format!("rinit-sink-reopen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let p = d.join("a.log");
+    let target = crate::logmux::file::FileTarget::open(&p, None).unwrap();
+    let sink = Sink::with_target(target, 1024, None, "file").expect("sink");
+    sink.try_push(b"before\n").unwrap();
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+    std::fs::rename(&p, d.join("a.log.1")).unwrap();
+    sink.reopen();
+    // The reopen happens even with nothing to write: the file reappears.
+    let deadline = Instant::now() + PATIENCE;
+    while !p.exists() {
+        assert!(Instant::now() < deadline, "not reopened");
+        thread::sleep(Duration::from_millis(2));
+    }
+    sink.try_push(b"after\n").unwrap();
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+    assert_eq!(
+        std::fs::read_to_string(d.join("a.log.1")).unwrap(),
+        "before\n"
+    );
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "after\n");
+    std::fs::remove_dir_all(d).unwrap();
+}

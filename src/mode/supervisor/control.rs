@@ -32,7 +32,7 @@ impl SupervisorRuntime {
         };
         let view = View {
             core,
-            mux: &self.mux,
+            mux: self.outputs.mux(),
             config_path: &self.config_path,
             global: &self.global,
             now,
@@ -40,7 +40,7 @@ impl SupervisorRuntime {
         server.serve(
             &self.registry,
             &mut |cmd| answer::answer(cmd, &view, &mut events),
-            &mut |f| answer::follow_lines(f, &self.mux),
+            &mut |f| answer::follow_lines(f, self.outputs.mux()),
         );
         self.note_reloads(&events);
         events
@@ -52,7 +52,7 @@ impl SupervisorRuntime {
         match answer::load(&self.config_path) {
             Ok(cfg) => {
                 for note in answer::not_live(&self.global, &cfg.global) {
-                    self.mux.log_rinit(log::Level::Warn, &note);
+                    self.outputs.log_rinit(log::Level::Warn, &note);
                 }
                 let event = Event::Control(Control::Reload(NewConfig(Box::new(cfg))));
                 self.note_reloads(std::slice::from_ref(&event));
@@ -63,9 +63,9 @@ impl SupervisorRuntime {
                     "reload: {}: invalid config, nothing changed",
                     self.config_path.display()
                 );
-                self.mux.log_rinit(log::Level::Error, &text);
+                self.outputs.log_rinit(log::Level::Error, &text);
                 for e in errors {
-                    self.mux.log_rinit(log::Level::Error, &e);
+                    self.outputs.log_rinit(log::Level::Error, &e);
                 }
                 None
             }

@@ -1,0 +1,399 @@
+//! Where children's stdout and stderr go: the pipes rinit owns, the log
+//! multiplexer behind them, and the files rinit writes for `stdout = PATH`.
+//!
+//! A *log source* is anything with a name and output: a program instance, a
+//! hook, the main command. Each has, per stream, one pipe created once and
+//! kept for its whole life (a restart never loses what sits in the pipe).
+//! rinit's read ends are non-blocking and live in the event loop; the
+//! children's write ends are blocking, so when rinit stops reading they block
+//! in `write`, and nothing is dropped. A pipe is read only while its
+//! destination has room:
+//! - `log`: the multiplexer's sink for that stream (`LogMux::can_accept`);
+//! - a file path: that file's own sink (at most `Sink::room` bytes per read,
+//!   so a push always fits). Sources writing the same path share one sink.
+//!
+//! Pipes not read for lack of room are remembered and read again when the
+//! sinks' waker fires (mio is edge-triggered: they will not be re-reported).
+
+use crate::config::{Config, LogFormat, LogRotation, Output};
+use crate::logmux::file::FileTarget;
+use crate::logmux::{self, FormatOptions, LogMux, Sink, SourceId, Stream};
+use mio::unix::pipe::{Receiver, Sender};
+use mio::{Interest, Registry, Token, Waker};
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+mod tokens;
+use tokens::{decode, pipe_token, stream_index};
+
+/// The sinks' waker: fires when a full output has room again.
+pub const LOG_WAKER: Token = Token(1);
+
+/// How long rinit waits, at exit, for buffered output to reach a slow stdout.
+pub const EXIT_FLUSH: Duration = Duration::from_secs(2);
+
+/// A named output source (program instance, hook, main command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LogSource(usize);
+
+struct Pipe {
+    rx: Receiver,
+    /// Kept open by rinit so the pipe outlives every run of the child.
+    tx: Sender,
+}
+
+enum Route {
+    /// Through the multiplexer to rinit's fd 1 / fd 2.
+    Mux(Pipe),
+    /// Written by rinit to `files[index]`, opened at the first spawn.
+    File {
+        pipe: Pipe,
+        path: PathBuf,
+        rotation: Option<LogRotation>,
+        sink: Option<usize>,
+    },
+    Inherit,
+    Null,
+}
+
+struct Source {
+    mux_id: SourceId,
+    routes: [Route; 2],
+}
+
+struct FileOut {
+    path: PathBuf,
+    sink: Sink,
+}
+
+pub struct Outputs {
+    mux: LogMux,
+    registry: Registry,
+    waker: Arc<Waker>,
+    sources: Vec<Source>,
+    files: Vec<FileOut>,
+    /// Which source a live child writes to (drained when it is reaped).
+    pids: HashMap<i32, LogSource>,
+    /// Pipes left readable because their destination was full.
+    stalled: Vec<Token>,
+    buf: Vec<u8>,
+}
+
+impl Outputs {
+    /// The multiplexer on rinit's fd 1 / fd 2, formatted as `config` says;
+    /// colour only when stdout is a terminal and `NO_COLOR` is unset.
+    pub fn new(config: &Config, registry: &Registry) -> io::Result<Self> {
+        let waker = Arc::new(Waker::new(registry, LOG_WAKER)?);
+        let colour = logmux::use_colour(
+            nix::unistd::isatty(io::stdout()).unwrap_or(false),
+            std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        );
+        let format = match config.global.log_format {
+            LogFormat::Prefix => logmux::Format::Prefix,
+            LogFormat::Raw => logmux::Format::Raw,
+            LogFormat::Json => logmux::Format::Json,
+        };
+        let opts = FormatOptions {
+            format,
+            timestamps: config.global.log_timestamps,
+            colour,
+        };
+        let cap = logmux::SINK_CAPACITY;
+        let out = Sink::new(io::stdout(), cap, Some(waker.clone()), "stdout")?;
+        let err = Sink::new(io::stderr(), cap, Some(waker.clone()), "stderr")?;
+        Ok(Outputs {
+            mux: LogMux::new(opts, out, err),
+            registry: registry.try_clone()?,
+            waker,
+            sources: Vec::new(),
+            files: Vec::new(),
+            pids: HashMap::new(),
+            stalled: Vec::new(),
+            buf: vec![0; logmux::READ_SIZE],
+        })
+    }
+
+    /// The multiplexer, for reading (the control plane's `logs` tail).
+    pub fn mux(&self) -> &LogMux {
+        &self.mux
+    }
+
+    /// A new source routed as a program's `stdout` / `stderr` say (hooks:
+    /// both `Output::Log`). Its child ends come from [`Outputs::stdio`] at
+    /// each spawn; call [`Outputs::attach`] with the child's pid.
+    pub fn add(
+        &mut self,
+        name: &str,
+        stdout: &Output,
+        stderr: &Output,
+        rotation: Option<LogRotation>,
+    ) -> io::Result<LogSource> {
+        let index = self.sources.len();
+        let mux_id = self.mux.register(name);
+        let out = self.route(stdout, rotation, pipe_token(index, Stream::Stdout))?;
+        let err = self.route(stderr, rotation, pipe_token(index, Stream::Stderr))?;
+        self.sources.push(Source {
+            mux_id,
+            routes: [out, err],
+        });
+        Ok(LogSource(index))
+    }
+
+    fn route(
+        &self,
+        output: &Output,
+        rotation: Option<LogRotation>,
+        token: Token,
+    ) -> io::Result<Route> {
+        let pipe = || -> io::Result<Pipe> {
+            let (tx, mut rx) = mio::unix::pipe::new()?;
+            // O_NONBLOCK belongs to the open file description: only rinit's
+            // end gets it; the child's end stays blocking.
+            tx.set_nonblocking(false)?;
+            self.registry.register(&mut rx, token, Interest::READABLE)?;
+            Ok(Pipe { rx, tx })
+        };
+        Ok(match output {
+            Output::Log => Route::Mux(pipe()?),
+            Output::File(path) => Route::File {
+                pipe: pipe()?,
+                path: path.clone(),
+                rotation,
+                sink: None,
+            },
+            Output::Inherit => Route::Inherit,
+            Output::Null => Route::Null,
+        })
+    }
+
+    /// The child's stdout and stderr for one spawn of `src`. A file output
+    /// is opened here the first time, so a bad path fails the spawn.
+    pub fn stdio(&mut self, src: LogSource) -> Result<(Stdio, Stdio), String> {
+        let Some(source) = self.sources.get(src.0) else {
+            return Err("unknown log source".into());
+        };
+        let unopened: Vec<(usize, PathBuf, Option<LogRotation>)> = (0..2)
+            .filter_map(|i| match &source.routes[i] {
+                Route::File {
+                    path,
+                    rotation,
+                    sink: None,
+                    ..
+                } => Some((i, path.clone(), *rotation)),
+                _ => None,
+            })
+            .collect();
+        for (i, path, rotation) in unopened {
+            let index = self.open_file(&path, rotation)?;
+            if let Route::File { sink, .. } = &mut self.sources[src.0].routes[i] {
+                *sink = Some(index);
+            }
+        }
+        let source = &self.sources[src.0];
+        let end = |route: &Route| match route {
+            Route::Mux(pipe) | Route::File { pipe, .. } => child_end(pipe),
+            Route::Inherit => Ok(Stdio::inherit()),
+            Route::Null => Ok(Stdio::null()),
+        };
+        Ok((end(&source.routes[0])?, end(&source.routes[1])?))
+    }
+
+    fn open_file(&mut self, path: &Path, rotation: Option<LogRotation>) -> Result<usize, String> {
+        if let Some(i) = self.files.iter().position(|f| f.path == path) {
+            return Ok(i);
+        }
+        let target = FileTarget::open(path, rotation)
+            .map_err(|e| format!("{}: {}", path.display(), crate::os::strerror(&e)))?;
+        let name = format!("file{}", self.files.len());
+        let sink = Sink::with_target(
+            target,
+            logmux::SINK_CAPACITY,
+            Some(self.waker.clone()),
+            &name,
+        )
+        .map_err(|e| format!("{}: writer thread: {e}", path.display()))?;
+        self.files.push(FileOut {
+            path: path.to_owned(),
+            sink,
+        });
+        Ok(self.files.len() - 1)
+    }
+
+    /// `pid` writes to `src`: its output is drained when it is reaped.
+    pub fn attach(&mut self, pid: i32, src: LogSource) {
+        self.pids.insert(pid, src);
+    }
+
+    /// Whether `token` is one of the pipes (or the waker) handled here.
+    pub fn owns(&self, token: Token) -> bool {
+        token == LOG_WAKER || decode(token).is_some_and(|(i, _)| i < self.sources.len())
+    }
+
+    /// A pipe or the waker is ready.
+    pub fn ready(&mut self, token: Token, now: Instant) {
+        if token == LOG_WAKER {
+            self.mux.pump();
+            self.report_file_errors();
+            self.resume_stalled(now);
+        } else {
+            self.read_pipe(token, now, false);
+        }
+    }
+
+    /// A child was reaped. Everything it wrote to the log is in its pipes
+    /// now: deliver it, even past back-pressure (bounded by a pipe's
+    /// capacity), and end an unterminated last line, before anyone hears of
+    /// the exit. (File outputs need no such order: their pipe is read on.)
+    pub fn reaped(&mut self, pid: i32, now: Instant) {
+        let Some(src) = self.pids.remove(&pid) else {
+            return;
+        };
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let Some(source) = self.sources.get(src.0) else {
+                return;
+            };
+            if let Route::Mux(_) = source.routes[stream_index(stream)] {
+                let id = source.mux_id;
+                self.read_pipe(pipe_token(src.0, stream), now, true);
+                self.mux.eof(id, stream);
+            }
+        }
+    }
+
+    /// SIGUSR1: every file is reopened by name before its next write.
+    pub fn reopen_files(&mut self) {
+        for f in &self.files {
+            f.sink.reopen();
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.mux.next_deadline()
+    }
+
+    pub fn tick(&mut self, now: Instant) {
+        self.mux.tick(now);
+        self.resume_stalled(now);
+    }
+
+    pub fn log_rinit(&mut self, level: log::Level, text: &str) {
+        self.mux.log_rinit(level, text);
+    }
+
+    /// At exit: what is left in file pipes goes to the files, then every
+    /// sink gets until `deadline` to write. True when all was written.
+    pub fn finish(&mut self, deadline: Instant) -> bool {
+        for i in 0..self.sources.len() {
+            for stream in [Stream::Stdout, Stream::Stderr] {
+                let Route::File {
+                    pipe,
+                    sink: Some(f),
+                    ..
+                } = &self.sources[i].routes[stream_index(stream)]
+                else {
+                    continue;
+                };
+                let sink = &self.files[*f].sink;
+                loop {
+                    let room = sink.room().min(self.buf.len());
+                    if room == 0 {
+                        if !sink.flush_blocking(deadline) {
+                            return false;
+                        }
+                        continue;
+                    }
+                    match (&pipe.rx).read(&mut self.buf[..room]) {
+                        Ok(n) if n > 0 => {
+                            let _ = sink.try_push(&self.buf[..n]);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let files = self.files.iter().all(|f| f.sink.flush_blocking(deadline));
+        self.mux.flush_blocking(deadline) && files
+    }
+
+    /// Read one pipe until it is empty or its destination is full.
+    fn read_pipe(&mut self, token: Token, now: Instant, ignore_backpressure: bool) {
+        let Some((index, stream)) = decode(token) else {
+            return;
+        };
+        let Some(source) = self.sources.get(index) else {
+            return;
+        };
+        let (pipe, file) = match &source.routes[stream_index(stream)] {
+            Route::Mux(pipe) => (pipe, None),
+            Route::File { pipe, sink, .. } => (pipe, Some(sink.and_then(|i| self.files.get(i)))),
+            Route::Inherit | Route::Null => return,
+        };
+        loop {
+            let room = match file {
+                None if ignore_backpressure || self.mux.can_accept(stream) => self.buf.len(),
+                None => 0,
+                // Not opened yet: nothing can have been written.
+                Some(None) => return,
+                Some(Some(f)) => f.sink.room().min(self.buf.len()),
+            };
+            if room == 0 {
+                if !self.stalled.contains(&token) {
+                    self.stalled.push(token);
+                }
+                return;
+            }
+            match (&pipe.rx).read(&mut self.buf[..room]) {
+                Ok(0) => return, // cannot happen while we hold `tx`
+                Ok(n) => match file {
+                    Some(Some(f)) => {
+                        // Fits: `room` bytes at most, and only we push.
+                        let _ = f.sink.try_push(&self.buf[..n]);
+                    }
+                    _ => self.mux.feed(source.mux_id, stream, &self.buf[..n], now),
+                },
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    log::warn!("reading output of source {index}: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn resume_stalled(&mut self, now: Instant) {
+        // Each read re-stalls itself if its destination is still full.
+        for token in std::mem::take(&mut self.stalled) {
+            self.read_pipe(token, now, false);
+        }
+    }
+
+    fn report_file_errors(&mut self) {
+        for i in 0..self.files.len() {
+            if let Some(e) = self.files[i].sink.take_error() {
+                let text = format!(
+                    "cannot write to {}: {}",
+                    self.files[i].path.display(),
+                    e.desc()
+                );
+                self.mux.log_rinit(log::Level::Error, &text);
+            }
+        }
+    }
+}
+
+/// A fresh duplicate of the pipe's write end for one child.
+fn child_end(pipe: &Pipe) -> Result<Stdio, String> {
+    let fd = pipe
+        .tx
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| format!("dup: {e}"))?;
+    Ok(Stdio::from(fd))
+}

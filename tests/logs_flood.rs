@@ -1,0 +1,137 @@
+//! Two programs flood stdout and stderr at once (50 MB each in release
+//! builds, 6 MB in debug ones): through rinit as PID 1, every line arrives
+//! exactly once, intact (checksum), on the right stream, with the right
+//! prefix, in per-program order; split pieces (`+`) join back up.
+
+mod common;
+mod logs_support;
+
+use logs_support::*;
+use std::collections::HashMap;
+use std::time::Duration;
+
+const NAMES: [&str; 2] = ["flood-a", "flood-bb"];
+const WIDTH: usize = 8; // "flood-bb"
+
+fn megabytes() -> &'static str {
+    if cfg!(debug_assertions) { "6" } else { "50" }
+}
+
+/// Prefix output → whole lines per program (pieces joined), checking the
+/// separator, padding and stream of each.
+fn reassemble(out: &[u8], stream: &str) -> HashMap<String, Vec<Vec<u8>>> {
+    let mut pending: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut whole: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    for line in out.split(|&b| b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        assert!(
+            line.len() >= WIDTH + 3,
+            "short line {:?}",
+            String::from_utf8_lossy(line)
+        );
+        let name = String::from_utf8_lossy(&line[..WIDTH])
+            .trim_end()
+            .to_string();
+        if name == "rinit" {
+            continue;
+        }
+        assert!(
+            NAMES.contains(&name.as_str()),
+            "unknown prefix in {:?}",
+            String::from_utf8_lossy(&line[..60.min(line.len())])
+        );
+        let (sep, content) = (line[WIDTH + 1], &line[WIDTH + 3..]);
+        let buf = pending.entry(name.clone()).or_default();
+        buf.extend_from_slice(content);
+        match sep {
+            b'+' => {}
+            b'|' => whole.entry(name).or_default().push(std::mem::take(buf)),
+            other => panic!("bad separator {other:?} on {stream}"),
+        }
+    }
+    assert!(
+        pending.values().all(Vec::is_empty),
+        "a split line never ended on {stream}"
+    );
+    whole
+}
+
+/// Each program's lines on `stream`: seq 0, 1, 2… with good checksums, then
+/// the `end COUNT` line.
+fn check(lines: &HashMap<String, Vec<Vec<u8>>>, stream: &str) {
+    for name in NAMES {
+        let got = lines
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} lines on {stream}"));
+        let last = got.last().unwrap();
+        let end = format!("{name} {stream} end {}", got.len() - 1);
+        assert_eq!(
+            String::from_utf8_lossy(last),
+            end,
+            "{name} on {stream}: lines lost or duplicated"
+        );
+        for (seq, line) in got[..got.len() - 1].iter().enumerate() {
+            let mut f = line.splitn(5, |&b| b == b' ');
+            let field = |f: &mut dyn Iterator<Item = &[u8]>| {
+                String::from_utf8_lossy(f.next().unwrap_or(b"")).into_owned()
+            };
+            let (n, s, q, crc) = (field(&mut f), field(&mut f), field(&mut f), field(&mut f));
+            let payload = f.next().unwrap_or(b"");
+            assert_eq!(
+                (n.as_str(), s.as_str()),
+                (name, stream),
+                "line {seq} of {name} on the wrong stream"
+            );
+            assert_eq!(q, seq.to_string(), "{name} {stream}: out of order at {seq}");
+            let want = format!("{:08x}", crc32(payload));
+            assert_eq!(crc, want, "{name} {stream} line {seq} corrupted");
+        }
+    }
+}
+
+/// zlib's CRC-32 (what the Python helper uses), bit by bit: test-only.
+fn crc32(data: &[u8]) -> u32 {
+    let mut table = [0u32; 256];
+    for (i, t) in table.iter_mut().enumerate() {
+        let mut c = i as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+        *t = c;
+    }
+    let mut crc = !0u32;
+    for &b in data {
+        crc = table[((crc ^ b as u32) & 0xFF) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+#[test]
+fn two_programs_flooding_both_streams_lose_nothing() {
+    let mb = megabytes();
+    let mut config = String::from("[rinit]\nexit_when = \"all-done\"\n");
+    for name in NAMES {
+        config += &format!(
+            "[[program]]\nname = \"{name}\"\ncommand = {}\nrestart = \"never\"\nstart_secs = 0\n",
+            py_command("flood.py", &[name, mb])
+        );
+    }
+    let (mut run, out, err) = start_collected("flood", &config, &[]);
+    let status = run.wait(Duration::from_secs(100));
+    let out = out.wait_eof(common::WAIT);
+    let err = err.wait_eof(common::WAIT);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "stderr tail: {}",
+        String::from_utf8_lossy(&err[err.len().saturating_sub(2000)..])
+    );
+    check(&reassemble(&out, "stdout"), "stdout");
+    check(&reassemble(&err, "stderr"), "stderr");
+}
