@@ -152,10 +152,15 @@ def write(res, out):
             f"{cell(S(k, 'mbps'))} MB/s vs pipe {cell(S('pipe', 'ceiling'))} MB/s: {rcell(R(k, 'mbps', 'pipe', 'ceiling'))}",
             rs and rs["median"] >= lim)
     if sup:
-        b = [x for k in (sup, "rinit -c (raw)") for m in ("broken", "mix_broken", "lost", "mix_lost")
+        b = [x for k in (sup, "rinit -c (raw)") for m in ("broken", "mix_broken", "lost", "mix_lost", "slow_broken", "slow_lost")
              for x in (D(k, m) or []) if x is not None]
-        tgt("logs: 0 broken (or lost) lines, 1 and 2 writers",
-            f"{sum(b)} broken or lost in all rounds" if b else "–", bool(b) and sum(b) == 0)
+        def tot(ms):
+            return sum(x for k in (sup, "rinit -c (raw)") for m in ms for x in (D(k, m) or []) if x is not None)
+        detail = "; ".join(f"{label}: {tot([m])} broken, {tot([m.replace('broken', 'lost')])} not intact"
+                           for m, label in (("broken", "1 writer"), ("mix_broken", "2 writers"),
+                                            ("slow_broken", "blocked stdout")))
+        tgt("logs: 0 broken (or not intact) lines: 1 writer, 2 writers, blocked stdout",
+            f"{detail} (sum over all rounds, prefix and raw)" if b else "–", bool(b) and sum(b) == 0)
     if "rinit" in meta["sizes"]:
         size, static = meta["sizes"]["rinit"]
         tgt("binary ≤ 1.5 MB (1,500,000 bytes), static", f"{size:,} bytes, {'static' if static else 'dynamic'}",
@@ -280,7 +285,8 @@ def write(res, out):
         if not has(k, "mbps", "mix_broken"):
             return None
         return [cell(S(k, "mbps"), 0), rcell(R(k, "mbps", "pipe", "ceiling")), cell(S(k, "broken"), 0),
-                cell(S(k, "lost"), 0), cell(S(k, "mix_broken"), 0), cell(S(k, "mix_lost"), 0)]
+                cell(S(k, "lost"), 0), cell(S(k, "mix_broken"), 0), cell(S(k, "mix_lost"), 0),
+                cell(S(k, "slow_broken"), 0), cell(S(k, "slow_lost"), 0)]
 
     show_logs = any(logs(k) for k in keys if k != "pipe" and k in data)
     if show_logs:
@@ -297,11 +303,16 @@ def write(res, out):
       "exactly one whole line of one program (cut, or mixed with the other's bytes). Single-command inits and "
       "s6/runit pass the programs' stdout through untouched (the programs write to the same pipe), so their "
       "broken lines are what programs get without a log multiplexer.\n")
-    w("| init | MB/s | × pipe ceiling | broken lines | lines not intact | 2 writers: broken lines | 2 writers: lines not intact |")
-    w("|---|---|---|---|---|---|---|")
+    if meta.get("slow_mb"):
+        w(f"*Blocked stdout*: one program writes {meta['slow_mb']:g} MB as above, but the reader starts "
+          f"{meta['slow_reader_s']:g} s late, so the init's stdout is full and a log multiplexer has to hold back "
+          "(run only for the inits that read the programs' output themselves).\n")
+    w("| init | MB/s | × pipe ceiling | broken lines | lines not intact | 2 writers: broken lines | 2 writers: lines not intact "
+      "| blocked stdout: broken lines | blocked stdout: lines not intact |")
+    w("|---|---|---|---|---|---|---|---|---|")
     if "pipe" in data:
         w(f"| *pipe ceiling* | {cell(S('pipe', 'ceiling'), 0)} | ×1 | {cell(S('pipe', 'broken'), 0)} | "
-          f"{cell(S('pipe', 'lost'), 0)} | | |")
+          f"{cell(S('pipe', 'lost'), 0)} | | | | |")
     for k in keys:
         if k != "pipe" and k in data:
             row = logs(k)
@@ -309,13 +320,14 @@ def write(res, out):
                 w(f"| {k} | " + " | ".join(row) + " |")
     w("")
     w = md.append
-    ex = {k: data[k]["examples"] for k in keys if k in data and data[k].get("examples")}
-    if ex:
-        w("Examples of broken lines (first 300 bytes):\n")
-        for k, v in ex.items():
-            for e in v[:2]:
-                w(f"- {k}: `{e[:160].replace('`', '')}`")
-        w("")
+    for ek, title in (("examples", "Examples of broken lines"), ("slow_examples", "Broken lines with a blocked stdout")):
+        ex = {k: data[k][ek] for k in keys if k in data and data[k].get(ek)}
+        if ex:
+            w(f"{title} (first 160 bytes):\n")
+            for k, v in ex.items():
+                for e in v[:2]:
+                    w(f"- {k}: `{e[:160].replace('`', '')}`")
+            w("")
 
     if errors:
         w("## Failures\n")

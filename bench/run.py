@@ -39,6 +39,8 @@ RINIT_DEFAULT = os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/release/rini
 STOP_TIMEOUT_S = 1.0  # stop_timeout given to every supervisor (ms-exact target)
 REAP_LIMIT_S = 5  # zombies left this long after the last orphan: reported as left
 ESC_CAP_S = {"single": 1.5, "super": STOP_TIMEOUT_S * 2 + 3}  # escalation run cut after this
+SLOW_READER_S = 0.5  # the "blocked stdout" log test: reader starts this late
+PASS_THROUGH = ("s6-svscan", "runsvdir")  # programs write to the init's stdout themselves
 SETTLE_S = 1.3  # > start_secs/startsecs (1 s): programs count as running
 MiB = 1024 * 1024
 
@@ -528,18 +530,27 @@ def m_ceiling(ctx, mb, writers=1, chunk=4096):
         stop_sink(sink)
 
 
-def m_logs(ctx, init, mb, writers, log_format=None, timeout_s=120):
+def m_logs(ctx, init, mb, writers, log_format=None, timeout_s=120, reader_delay_s=0):
+    """reader_delay_s > 0: the reader starts that late (a blocked container
+    stdout); only the integrity counts matter then."""
     progs = [Prog(f"w{w + 1}", [KIT, "gen", str(w + 1), str(mb), "4096"]) for w in range(writers)]
     rfd, wfd = os.pipe()
-    sink = subprocess.Popen([KIT, "sink", str(writers)], stdin=rfd, stdout=subprocess.PIPE)
-    os.close(rfd)
+    sink = None
+    if not reader_delay_s:
+        sink = subprocess.Popen([KIT, "sink", str(writers)], stdin=rfd, stdout=subprocess.PIPE)
     try:
         run = Run(ctx, init, progs, stdout=wfd, log_format=log_format, tag="logs")
     except Failed:
         os.close(wfd)
-        stop_sink(sink)
+        os.close(rfd)
+        if sink:
+            stop_sink(sink)
         raise
     os.close(wfd)
+    if reader_delay_s:
+        time.sleep(reader_delay_s)
+        sink = subprocess.Popen([KIT, "sink", str(writers)], stdin=rfd, stdout=subprocess.PIPE)
+    os.close(rfd)
     try:
         r = sink_result(sink, timeout_s)
         res = {"mbps": mb * writers / ((r["last_ns"] - r["first_ns"]) / 1e9),
@@ -641,7 +652,7 @@ def main():
     ap.add_argument("--orphans", type=int, default=None, help="orphans to reap (5000)")
     ap.add_argument("--rinit", default=RINIT_DEFAULT)
     ap.add_argument("--only", default="", help="comma-separated init keys (rinit, tini, ...); tini is always kept")
-    ap.add_argument("--skip", default="", help="comma-separated: startup,escalation,idle,reap,logs,mix")
+    ap.add_argument("--skip", default="", help="comma-separated: startup,escalation,idle,reap,logs,slow,mix")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs"), help="output directory (docs)")
     ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -650,6 +661,7 @@ def main():
     log_mb = a.log_mb or (20 if a.quick else 200)
     mix_mb = a.mix_mb or (2 if a.quick else 20)
     n_orphans = a.orphans or (1000 if a.quick else 5000)
+    slow_mb = 5 if a.quick else 50
     skip = set(filter(None, a.skip.split(",")))
 
     build_kit()
@@ -694,6 +706,7 @@ def main():
         "machine": machine_info(), "load_start": loadavg(),
         "command": a.command or "python3 bench/run.py " + " ".join(shlex.quote(x) for x in sys.argv[1:]),
         "rounds": rounds, "idle_s": idle, "log_mb": log_mb, "mix_mb": mix_mb, "orphans": n_orphans,
+        "slow_mb": slow_mb, "slow_reader_s": SLOW_READER_S,
         "stop_timeout_s": STOP_TIMEOUT_S, "esc_cap_s": ESC_CAP_S, "reap_limit_s": REAP_LIMIT_S,
         "versions": versions(inits, rinit),
         "missing": missing, "supervisor_unavailable": sup_err,
@@ -708,13 +721,14 @@ def main():
 
     def put(key, r, res):
         for k, v in res.items():
-            if k in ("error", "examples"):
+            if k in ("error", "examples", "slow_examples"):
                 continue
             data.setdefault(key, {}).setdefault(k, [None] * rounds)[r] = v
         if "error" in res:
             errors.setdefault(key, []).append(f"round {r + 1}: {res['error']}")
-        if "examples" in res:
-            data.setdefault(key, {}).setdefault("examples", res["examples"])
+        for ek in ("examples", "slow_examples"):
+            if ek in res:
+                data.setdefault(key, {}).setdefault(ek, res[ek])
 
     def attempt(key, r, fn, *args, **kw):
         try:
@@ -756,6 +770,17 @@ def main():
             pair = [x for x in (pb.get("mbps", [None] * rounds)[r], pb.get("mbps_after", [None] * rounds)[r]) if x]
             if pair:
                 put("pipe", r, {"ceiling": max(pair)})
+        if "slow" not in skip:
+            # the init's stdout blocked for a while: only inits that read the
+            # programs' output themselves can break a single writer's lines
+            for init in rot([i for i in log_inits if i.mode == "super" and i.key not in PASS_THROUGH], r):
+                try:
+                    res = m_logs(ctx, init, slow_mb, 1, reader_delay_s=SLOW_READER_S)
+                    res = {"slow_" + k: v for k, v in res.items() if k in ("broken", "lost")} | (
+                        {"slow_examples": res["examples"]} if "examples" in res else {})
+                except Failed as e:
+                    res = {"error": f"slow reader: {e}"}
+                put(init.key, r, res)
         if "mix" not in skip:
             for init in rot(log_inits, r):
                 res = {}
