@@ -107,18 +107,10 @@ fn read_uids(r: &mut Reader, t: &Table, key: &str) -> Vec<u32> {
 
 /// Signals rinit cannot or must not reroute: uncatchable, its own SIGCHLD,
 /// and the synchronous faults (never forwarded, SPEC §2).
-const UNROUTABLE: &[i32] = &[
-    libc::SIGKILL,
-    libc::SIGSTOP,
-    libc::SIGCHLD,
-    libc::SIGSEGV,
-    libc::SIGBUS,
-    libc::SIGFPE,
-    libc::SIGILL,
-    libc::SIGABRT,
-    libc::SIGTRAP,
-    libc::SIGSYS,
-];
+fn unroutable(sig: i32) -> bool {
+    crate::os::signals::SYNCHRONOUS.contains(&sig)
+        || [libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD].contains(&sig)
+}
 
 fn read_signals(
     r: &mut Reader,
@@ -142,7 +134,7 @@ fn read_signals(
             }
         };
         let name = super::values::signal_name(sig);
-        if UNROUTABLE.contains(&sig) {
+        if unroutable(sig) {
             r.error(
                 &e.key_span,
                 format!("{name} cannot be routed (rinit cannot catch it or handles it itself)"),

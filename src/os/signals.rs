@@ -12,10 +12,10 @@
 use signal_hook_mio::v1_0::Signals;
 use std::io;
 
-/// Never taken in: faults that belong to rinit itself, and the uncatchable.
-const LEFT_ALONE: [i32; 11] = [
-    libc::SIGKILL,
-    libc::SIGSTOP,
+/// The synchronous faults: raised by the faulting code itself, so they
+/// belong to rinit (a bug in rinit should crash it, not be forwarded), and
+/// no signal route may claim them (SPEC §2).
+pub const SYNCHRONOUS: [i32; 7] = [
     libc::SIGSEGV,
     libc::SIGBUS,
     libc::SIGFPE,
@@ -23,13 +23,18 @@ const LEFT_ALONE: [i32; 11] = [
     libc::SIGABRT,
     libc::SIGTRAP,
     libc::SIGSYS,
-    libc::SIGTTIN,
-    libc::SIGTTOU,
 ];
+
+/// Never taken in: the synchronous faults, the uncatchable, and the TTY
+/// stop signals rinit ignores.
+fn left_alone(sig: i32) -> bool {
+    SYNCHRONOUS.contains(&sig)
+        || [libc::SIGKILL, libc::SIGSTOP, libc::SIGTTIN, libc::SIGTTOU].contains(&sig)
+}
 
 /// Every signal number rinit installs a handler for.
 pub fn handled() -> Vec<i32> {
-    let classic = (1..32).filter(|s| !LEFT_ALONE.contains(s));
+    let classic = (1..32).filter(|&s| !left_alone(s));
     classic.chain(libc::SIGRTMIN()..=libc::SIGRTMAX()).collect()
 }
 
@@ -68,7 +73,10 @@ mod tests {
         ] {
             assert!(h.contains(&s), "{s}");
         }
-        for s in LEFT_ALONE {
+        for s in SYNCHRONOUS
+            .into_iter()
+            .chain([libc::SIGKILL, libc::SIGSTOP, libc::SIGTTIN])
+        {
             assert!(!h.contains(&s), "{s}");
         }
         assert!(h.contains(&libc::SIGRTMAX()));
