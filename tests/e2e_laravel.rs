@@ -391,64 +391,108 @@ fn e2e_every_log_line_appears_once_prefixed_and_whole() {
     }
 }
 
-/// Scenario 5: `rinit ctl reload` applies only the difference. The config
-/// is a wrapper that includes `conf/laravel.toml` and `conf.d/*.toml`.
+/// Scenario 5: `rinit ctl reload` applies only the difference. rinit runs
+/// a copy of `conf/laravel.toml` made at run time (byte for byte, plus a
+/// per-test `control_socket`: the default /run/rinit.sock is shared by
+/// parallel runs), because reloading means editing the file: the edit adds
+/// a program and changes nginx's entry (its environment) while nginx's own
+/// config gains a response header.
 #[test]
-#[ignore = "needs rinit ctl (issue 6)"]
 fn e2e_reload_restarts_only_what_changed() {
     let d = TempDir::new("e2e-reload-conf");
-    let confd = d.join("conf.d");
-    std::fs::create_dir(&confd).unwrap();
     let sock = d.join("rinit.sock");
-    let top = d.join("rinit.toml");
-    std::fs::write(
-        &top,
-        format!(
-            "include = [{}, {}]\n[rinit]\ncontrol_socket = {}\n",
-            qp(&laravel_toml()),
-            q(&format!("{}/*.toml", confd.display())),
-            qp(&sock)
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        confd.join("00-extra.toml"),
-        "[[program]]\nname = \"heartbeat\"\ncommand = \"echo beat; exec sleep 1000\"\n",
-    )
-    .unwrap();
-    let mut s = Stack::start_with("reload", &top, &[]);
-    let [fpm, nginx, ..] = s.wait_stack_running();
-    s.wait_ok("/", WAIT);
-    // Add a program, change one.
-    std::fs::write(
-        confd.join("00-extra.toml"),
-        "[[program]]\nname = \"heartbeat\"\ncommand = \"echo beat2; exec sleep 1000\"\n\
-         [[program]]\nname = \"scheduler\"\ncommand = \"echo scheduling; exec sleep 1000\"\n",
-    )
-    .unwrap();
+    let cfg = d.join("rinit.toml");
+    let shipped = std::fs::read_to_string(laravel_toml()).unwrap();
+    assert!(shipped.contains("\n[rinit]\n"), "{shipped}");
+    let base = shipped.replacen(
+        "\n[rinit]\n",
+        &format!("\n[rinit]\ncontrol_socket = {}\n", qp(&sock)),
+        1,
+    );
+    std::fs::write(&cfg, &base).unwrap();
+    let mut s = Stack::start_with("reload", &cfg, &[]);
+    let [fpm, nginx, w0, w1] = s.wait_stack_running();
+    let (_, page) = s.get("/?x=before").unwrap();
+    assert!(page.starts_with("hello from php-fpm"), "{page}");
+
+    // nginx's own config: a new header; rinit's: nginx's entry changes and
+    // a program is added.
+    let nginx_conf = s.dir.join("nginx.conf");
+    let text = std::fs::read_to_string(&nginx_conf).unwrap();
+    let text = text.replacen(
+        "default_type text/plain;",
+        "default_type text/plain;\n    add_header X-Reloaded yes;",
+        1,
+    );
+    std::fs::write(&nginx_conf, text).unwrap();
+    assert!(base.contains("name = \"nginx\"\n"));
+    let changed = base.replacen(
+        "name = \"nginx\"\n",
+        "name = \"nginx\"\nenvironment = { RELOADED = \"1\" }\n",
+        1,
+    ) + "\n[[program]]\nname = \"scheduler\"\n\
+         command = [\"php\", \"-r\", \"echo 'schedule running', PHP_EOL; sleep(1000);\"]\n";
+    std::fs::write(&cfg, changed).unwrap();
     let ctl = std::process::Command::new(rinit())
-        .args(["ctl", "--socket", &*sock.to_string_lossy(), "reload"])
+        .args(["ctl", "-c", &*cfg.to_string_lossy(), "reload"])
         .output()
         .unwrap();
     assert!(
         ctl.status.success(),
-        "rinit ctl reload: {}",
+        "rinit ctl reload: {}{}",
+        String::from_utf8_lossy(&ctl.stdout),
         String::from_utf8_lossy(&ctl.stderr)
     );
-    s.line(Stream::Out, "scheduler", "scheduling");
-    s.line(Stream::Out, "heartbeat", "beat2");
-    s.wait_ok("/", WAIT);
+    s.line(Stream::Out, "scheduler", "schedule running");
+    let [new_nginx] = s.wait_running(&["nginx"])[..] else {
+        unreachable!()
+    };
+    assert_ne!(new_nginx, nginx);
+    // The new nginx serves with its new config.
+    let port = s.port;
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::new();
+    let ok = wait_until(deadline, || {
+        let r = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut c| {
+            use std::io::{Read, Write};
+            c.set_read_timeout(Some(Duration::from_secs(5)))?;
+            c.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+            let mut b = String::new();
+            c.read_to_string(&mut b)?;
+            Ok(b)
+        });
+        last = format!("{r:?}");
+        last.contains("X-Reloaded: yes") && last.contains(" 200 OK")
+    });
+    if !ok {
+        s.p.fail(&format!("no answer from the reloaded nginx: {last}"));
+    }
     let (code, _) = stop_with(&mut s.p, libc::SIGTERM, WAIT);
     let out = s.p.output();
     assert_eq!(code, 0, "{out}");
-    // The unchanged programs kept their processes.
-    for (p, pid) in [("php-fpm", fpm), ("nginx", nginx)] {
+    // The unchanged programs kept their processes; nginx was restarted once.
+    for (p, pid) in [
+        ("php-fpm", fpm),
+        ("queue-worker:0", w0),
+        ("queue-worker:1", w1),
+        ("nginx", new_nginx),
+    ] {
         assert!(
             has_msg(
                 &out.stderr,
                 &[&format!("{p}: running -> stopping (pid {pid})")]
             ),
-            "{p} untouched by the reload\n{out}"
+            "{p} runs its first process (or nginx its second) until shutdown\n{out}"
         );
     }
+    let msgs = rinit_msgs(&out.stderr);
+    let starts = |p: &str| {
+        msgs.iter()
+            .filter(|m| m.contains(&format!("{p}: ")) && m.contains("-> starting"))
+            .count()
+    };
+    assert_eq!(starts("php-fpm"), 1, "{out}");
+    assert_eq!(starts("queue-worker:0"), 1, "{out}");
+    assert_eq!(starts("nginx"), 2, "{out}");
+    assert_eq!(starts("scheduler"), 1, "{out}");
 }
