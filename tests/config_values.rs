@@ -136,3 +136,30 @@ fn control_allow_takes_uids() {
     let p = d.write("f.toml", "[rinit]\ncontrol_allow = 1000\n");
     assert!(one_error(&p).contains("\"control_allow\" must be an array"));
 }
+
+#[test]
+fn booleans_may_come_from_the_environment() {
+    let d = Dir::new();
+    let p = d.write(
+        "rinit.toml",
+        "[[program]]\nname = \"a\"\ncommand = \"x\"\ncritical = \"${CRIT:-true}\"\n\
+         [[program]]\nname = \"b\"\ncommand = \"x\"\nautostart = \"${APP_ENV}\"\n",
+    );
+    let errs: Vec<String> = load(&p)
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let f = p.display();
+    assert_eq!(
+        errs,
+        [format!(
+            "{f}:8:13: \"autostart\" must be true or false, not \"production\""
+        )]
+    );
+    let p = d.write(
+        "ok.toml",
+        "[[program]]\nname = \"a\"\ncommand = \"x\"\ncritical = \"${CRIT:-true}\"\n",
+    );
+    assert!(load(&p).unwrap().programs[0].critical);
+}

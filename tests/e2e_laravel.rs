@@ -217,6 +217,35 @@ fn e2e_a_worker_crashing_on_a_poison_job_ends_fatal_while_the_rest_keeps_serving
     );
 }
 
+/// Scenario 3, the critical half: the same config with
+/// `QUEUE_WORKER_CRITICAL=true` makes a worker going fatal stop the
+/// container, which exits with the worker's code.
+#[test]
+fn e2e_a_critical_worker_going_fatal_stops_the_container_with_its_code() {
+    let mut s = Stack::start_with(
+        "poison-critical",
+        &laravel_toml(),
+        &[("QUEUE_WORKER_CRITICAL", "true")],
+    );
+    s.wait_stack_running();
+    s.wait_ok("/", WAIT);
+    s.enqueue("poison");
+    let code = s.p.exit_code(Duration::from_secs(60));
+    let out = s.p.output();
+    assert_eq!(code, 3, "the worker's exit code\n{out}");
+    assert!(
+        has_msg(
+            &out.stderr,
+            &["shutting down: critical program queue-worker:"]
+        ),
+        "{out}"
+    );
+    assert!(
+        has_msg(&out.stderr, &["nginx: running -> stopping"]),
+        "{out}"
+    );
+}
+
 #[test]
 fn e2e_graceful_stop_finishes_the_in_flight_request_and_the_current_job() {
     let mut s = Stack::start("graceful");
@@ -392,9 +421,9 @@ fn e2e_every_log_line_appears_once_prefixed_and_whole() {
 }
 
 /// Scenario 5: `rinit ctl reload` applies only the difference. rinit runs
-/// a copy of `conf/laravel.toml` made at run time (byte for byte, plus a
-/// per-test `control_socket`: the default /run/rinit.sock is shared by
-/// parallel runs), because reloading means editing the file: the edit adds
+/// a copy of `conf/laravel.toml` made at run time (byte for byte; its
+/// control socket comes from $RINIT_CONTROL_SOCKET), because reloading means
+/// editing the file: the edit adds
 /// a program and changes nginx's entry (its environment) while nginx's own
 /// config gains a response header.
 #[test]
@@ -402,15 +431,10 @@ fn e2e_reload_restarts_only_what_changed() {
     let d = TempDir::new("e2e-reload-conf");
     let sock = d.join("rinit.sock");
     let cfg = d.join("rinit.toml");
-    let shipped = std::fs::read_to_string(laravel_toml()).unwrap();
-    assert!(shipped.contains("\n[rinit]\n"), "{shipped}");
-    let base = shipped.replacen(
-        "\n[rinit]\n",
-        &format!("\n[rinit]\ncontrol_socket = {}\n", qp(&sock)),
-        1,
-    );
+    let base = std::fs::read_to_string(laravel_toml()).unwrap();
     std::fs::write(&cfg, &base).unwrap();
-    let mut s = Stack::start_with("reload", &cfg, &[]);
+    let sock_env = sock.to_string_lossy().into_owned();
+    let mut s = Stack::start_with("reload", &cfg, &[("RINIT_CONTROL_SOCKET", &sock_env)]);
     let [fpm, nginx, w0, w1] = s.wait_stack_running();
     let (_, page) = s.get("/?x=before").unwrap();
     assert!(page.starts_with("hello from php-fpm"), "{page}");
@@ -433,8 +457,11 @@ fn e2e_reload_restarts_only_what_changed() {
     ) + "\n[[program]]\nname = \"scheduler\"\n\
          command = [\"php\", \"-r\", \"echo 'schedule running', PHP_EOL; sleep(1000);\"]\n";
     std::fs::write(&cfg, changed).unwrap();
+    // The client finds the socket as PID 1 does: through the config, with
+    // the same ${RINIT_CONTROL_SOCKET} expanded.
     let ctl = std::process::Command::new(rinit())
         .args(["ctl", "-c", &*cfg.to_string_lossy(), "reload"])
+        .env("RINIT_CONTROL_SOCKET", &sock_env)
         .output()
         .unwrap();
     assert!(

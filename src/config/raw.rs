@@ -136,13 +136,28 @@ impl<'s> Reader<'s> {
         self.string_value(key, e.value)
     }
 
+    /// A boolean, or a string that is `"true"` or `"false"` once expanded, so
+    /// that `critical = "${WORKER_CRITICAL:-false}"` can come from the
+    /// environment.
     pub fn bool(&mut self, t: &Table, key: &str) -> Option<bool> {
         let e = t.get(key)?;
-        let b = e.value.get_ref().as_bool();
-        if b.is_none() {
-            self.type_error(key, e.value, "a boolean (true or false)");
+        if let Some(b) = e.value.get_ref().as_bool() {
+            return Some(b);
         }
-        b
+        if e.value.get_ref().as_str().is_some() {
+            let s = self.string_value(key, e.value)?;
+            return match s.value.as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                other => {
+                    let msg = format!("\"{key}\" must be true or false, not {other:?}");
+                    self.error(&s.span, msg);
+                    None
+                }
+            };
+        }
+        self.type_error(key, e.value, "a boolean (true or false)");
+        None
     }
 
     pub fn int_value(&mut self, key: &str, v: &Value) -> Option<Sp<i64>> {

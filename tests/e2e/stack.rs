@@ -187,10 +187,15 @@ impl Stack {
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{}",
             std::env::var("PATH").unwrap_or_default()
         );
-        // NGINX is left unset on purpose: nginx itself reads $NGINX (the
-        // inherited listening sockets of a binary upgrade) and logs an
-        // [emerg] line when it holds a path; `nginx` is found through PATH.
+        // The config names nginx through NGINX_BIN, not NGINX: nginx itself
+        // reads $NGINX (inherited listening sockets of a binary upgrade).
         let env = vec![
+            ("NGINX_BIN".to_string(), "nginx".to_string()),
+            // Each run its own control socket: parallel tests never meet.
+            (
+                "RINIT_CONTROL_SOCKET".to_string(),
+                dir.join("rinit.sock").to_string_lossy().into_owned(),
+            ),
             ("APP_DIR".to_string(), app.to_string_lossy().into_owned()),
             ("APP_USER".to_string(), APP_USER.to_string()),
             ("PHP_FPM".to_string(), php_fpm),
