@@ -10,104 +10,14 @@
 //! `CONTAINERS_CONF` is not set and that file exists.
 
 mod common;
+mod podman;
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use podman::*;
+use std::path::Path;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const PODMAN_TIMEOUT: Duration = Duration::from_secs(120);
 const BUSYBOX_APPLETS: &[&str] = &["sh", "sleep", "cat", "echo", "ls", "ps", "kill", "true"];
-
-fn skip() -> bool {
-    if std::env::var("RINIT_SKIP_CONTAINER_TESTS").as_deref() == Ok("1") {
-        eprintln!("note: RINIT_SKIP_CONTAINER_TESTS=1, skipping the podman container test");
-        return true;
-    }
-    false
-}
-
-fn containers_conf() -> Option<PathBuf> {
-    if std::env::var_os("CONTAINERS_CONF").is_some_and(|v| !v.is_empty()) {
-        return None; // already set: podman reads it from our environment
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/containers/containers.conf");
-    p.exists().then_some(p)
-}
-
-fn podman_cmd(args: &[&str]) -> Command {
-    let mut c = Command::new("podman");
-    c.args(args);
-    if let Some(conf) = containers_conf() {
-        c.env("CONTAINERS_CONF", conf);
-    }
-    c.stdin(Stdio::null());
-    c
-}
-
-struct Done {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Run podman with a deadline (a hung podman is killed, and the test fails).
-fn podman(args: &[&str]) -> Done {
-    let mut c = podman_cmd(args);
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = match c.spawn() {
-        Ok(c) => c,
-        Err(e) => panic!(
-            "cannot run podman ({e}): the container tests need podman and runc \
-             (apt-get install -y podman runc busybox-static); \
-             set RINIT_SKIP_CONTAINER_TESTS=1 to skip them"
-        ),
-    };
-    let pid = child.id() as i32;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(PODMAN_TIMEOUT) {
-        Ok(Ok(o)) => Done {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        },
-        Ok(Err(e)) => panic!("podman {args:?}: {e}"),
-        Err(_) => {
-            // SAFETY: kill(2) on the podman process we started.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("podman {args:?} still running after {PODMAN_TIMEOUT:?}");
-        }
-    }
-}
-
-fn podman_ok(args: &[&str]) -> String {
-    let d = podman(args);
-    assert_eq!(
-        d.code,
-        Some(0),
-        "podman {args:?} failed\n--- stdout ---\n{}--- stderr ---\n{}",
-        d.stdout,
-        d.stderr
-    );
-    d.stdout
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    })
-}
-
-fn busybox() -> &'static str {
-    ["/bin/busybox", "/usr/bin/busybox"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("no /bin/busybox: apt-get install -y busybox-static")
-}
 
 /// The test image, built once per test binary. Tagged with a hash of the
 /// rinit binary, so concurrent runs with different builds never collide.
@@ -115,7 +25,7 @@ fn image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
         let bin = std::fs::read(rinit()).unwrap();
-        let tag = format!("localhost/rinit-itest:{:016x}", fnv1a(&bin));
+        let tag = format!("localhost/rinit-itest:{:016x}", fnv1a(FNV_START, &bin));
         if podman(&["image", "exists", &tag]).code == Some(0) {
             return tag;
         }
@@ -132,26 +42,9 @@ fn image() -> &'static str {
         let ctx_path = ctx.path().to_str().unwrap();
         let file = format!("{ctx_path}/Dockerfile");
         podman_ok(&["build", "-q", "-t", &tag, "-f", &file, ctx_path]);
-        prune_old_images(&tag);
+        prune_old_images("localhost/rinit-itest", &tag);
         tag
     })
-}
-
-/// Every rebuild of rinit makes a new image: drop those older than an hour
-/// (a concurrent run's image is younger; failures, e.g. in use, are ignored).
-fn prune_old_images(keep: &str) {
-    let old = podman(&[
-        "images",
-        "--filter",
-        "reference=localhost/rinit-itest",
-        "--filter",
-        "until=1h",
-        "--format",
-        "{{.Repository}}:{{.Tag}}",
-    ]);
-    for img in old.stdout.lines().filter(|l| *l != keep && !l.is_empty()) {
-        let _ = podman(&["rmi", img]);
-    }
 }
 
 /// A uniquely named container, removed (forcibly) when dropped.
@@ -159,16 +52,7 @@ struct Container(String);
 
 impl Container {
     fn name() -> Container {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        Container(format!(
-            "rinit-itest-{}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        ))
+        Container(unique_name("rinit-itest"))
     }
 
     fn run_detached(script: &str) -> Container {
@@ -199,10 +83,7 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = podman_cmd(&["rm", "-f", "-t", "0", &self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        remove(&self.0);
     }
 }
 
