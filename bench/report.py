@@ -74,12 +74,13 @@ def write(res, out):
       f"{mi['mem_gib']} GiB RAM, Linux {mi['kernel']}.  ")
     load1 = float(meta["load_start"].split()[0])
     busy = max([load1, float(meta["load_end"].split()[0])]
-               + [float(x.split()[0]) for x in meta.get("load_rounds", [])]) > 0.5 * mi["cores"]
+               + [float(x.split()[0]) for x in meta.get("load_rounds", [])]) > 0.75 * mi["cores"]
     loads = [float(x.split()[0]) for x in meta.get("load_rounds", [])] + [load1]
     w(f"Load average at start `{meta['load_start']}`, at end `{meta['load_end']}`, highest 1-minute load "
       f"at a round's start {max(loads):.2f}"
+      + " (the benchmark itself keeps about one core busy)"
       + (" — **the machine was busy** (other builds ran meanwhile), so timings are noisier than on an idle machine."
-         if busy else " (machine otherwise idle)."))
+         if busy else "; judging by the load average, little else ran meanwhile."))
     w("")
     w(f"Command: `{meta['command']}` ({rounds} rounds, {meta['elapsed_s']} s).  ")
     w(f"Every figure is the median of {rounds} rounds with (min–max); ratios are taken pair by pair "
