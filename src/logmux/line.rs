@@ -82,7 +82,7 @@ impl LineAssembler {
     pub fn push(&mut self, bytes: &[u8], now: Instant, out: &mut impl FnMut(Line<'_>)) {
         let mut rest = bytes;
         while !rest.is_empty() {
-            match rest.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', rest) {
                 Some(i) => {
                     self.take(&rest[..i], true, now, out);
                     rest = &rest[i + 1..];

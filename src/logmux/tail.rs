@@ -12,23 +12,28 @@ pub const TAIL_LINES: usize = 1000;
 /// Bytes kept per source (long lines count fully).
 pub const TAIL_BYTES: usize = 512 * 1024;
 
+/// Bytes are kept raw in one ring (no allocation or UTF-8 check per line:
+/// this sits on the log hot path) and turned into text only when asked.
 #[derive(Debug, Default)]
 pub struct Tail {
-    lines: VecDeque<(Stream, String)>,
-    bytes: usize,
+    /// The kept lines' bytes, back to back.
+    data: VecDeque<u8>,
+    /// Per kept line: its stream and length in `data`.
+    lines: VecDeque<(Stream, usize)>,
     /// Lines ever pushed: the sequence number of the next line.
     total: u64,
 }
 
 impl Tail {
     pub fn push(&mut self, stream: Stream, bytes: &[u8]) {
-        let line = String::from_utf8_lossy(bytes).into_owned();
-        self.bytes += line.len();
-        self.lines.push_back((stream, line));
+        self.data.extend(bytes);
+        self.lines.push_back((stream, bytes.len()));
         self.total += 1;
-        while self.lines.len() > TAIL_LINES || (self.bytes > TAIL_BYTES && self.lines.len() > 1) {
-            if let Some((_, old)) = self.lines.pop_front() {
-                self.bytes -= old.len();
+        while self.lines.len() > TAIL_LINES
+            || (self.data.len() > TAIL_BYTES && self.lines.len() > 1)
+        {
+            if let Some((_, len)) = self.lines.pop_front() {
+                self.data.drain(..len);
             }
         }
     }
@@ -40,8 +45,7 @@ impl Tail {
 
     /// The last `n` lines, oldest first.
     pub fn last(&self, n: usize) -> Vec<(Stream, String)> {
-        let skip = self.lines.len().saturating_sub(n);
-        self.lines.iter().skip(skip).cloned().collect()
+        self.lines_from(self.lines.len().saturating_sub(n))
     }
 
     /// Lines numbered `seq` and later that are still kept, and how many
@@ -50,7 +54,19 @@ impl Tail {
         let first = self.total - self.lines.len() as u64;
         let missed = first.saturating_sub(seq);
         let skip = seq.saturating_sub(first) as usize;
-        (self.lines.iter().skip(skip).cloned().collect(), missed)
+        (self.lines_from(skip), missed)
+    }
+
+    /// Kept lines from the `skip`-th on, as text.
+    fn lines_from(&self, skip: usize) -> Vec<(Stream, String)> {
+        let mut start: usize = self.lines.iter().take(skip).map(|(_, l)| l).sum();
+        let mut out = Vec::new();
+        for &(stream, len) in self.lines.iter().skip(skip) {
+            let bytes: Vec<u8> = self.data.range(start..start + len).copied().collect();
+            out.push((stream, String::from_utf8_lossy(&bytes).into_owned()));
+            start += len;
+        }
+        out
     }
 }
 
