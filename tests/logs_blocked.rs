@@ -154,3 +154,42 @@ fn closed_stdout_is_reported_once_and_supervision_goes_on() {
     );
     assert!(!text.contains("SIGPIPE"), "{text}");
 }
+
+/// Long lines (5 kB, more than a pipe page) while stdout is blocked: rinit stops reading with a
+/// line half read; its partial-line timer must not cut that line while the
+/// rest still waits in the pipe (found by the benchmark's blocked run).
+#[test]
+fn lines_are_not_cut_while_stdout_is_blocked() {
+    let (r_out, w_out) = pipe();
+    let (r_err, w_err) = pipe();
+    let cfg = format!(
+        "[rinit]\nexit_when = \"all-done\"\n\
+         [[program]]\nname = \"long\"\nrestart = \"never\"\ncommand = {}\n",
+        py_command("numbered.py", &["3000", "5000"]),
+    );
+    let mut run = Run::start("blocked-long", &cfg, &[], w_out.into(), w_err.into());
+    let err = Collector::start(r_err);
+    // Nobody reads rinit's stdout for half a second (the scenario itself,
+    // well past the 100 ms partial-line delay); it must have filled.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        queued(&r_out) >= 32 * 1024,
+        "stdout pipe never filled; stderr:\n{}",
+        err.text()
+    );
+    let out = Collector::start(r_out);
+    let done = err.wait_for(common::WAIT, |b| has(b, "numbered done 3000"));
+    assert!(done, "{}", err.text());
+    run.signal(libc::SIGTERM);
+    let out = out.wait_eof(common::WAIT);
+    run.wait(common::WAIT);
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 3000, "stderr:\n{}", err.text());
+    for (seq, line) in lines.iter().enumerate() {
+        let want = format!("{seq} {}", "x".repeat(5000));
+        let ok = line
+            .split_once(" | ")
+            .is_some_and(|(name, text)| name.trim_end() == "long" && text == want);
+        assert!(ok, "line {seq} cut or changed: {:.80}…", line);
+    }
+}

@@ -158,6 +158,15 @@ impl LineAssembler {
         self.since.map(|t| t + PARTIAL_DELAY)
     }
 
+    /// The rest of the pending line may still sit unread in the pipe (rinit
+    /// stopped reading it for back-pressure): restart the partial delay, so
+    /// a line is never cut just because the output was slow.
+    pub fn hold(&mut self, now: Instant) {
+        if self.since.is_some() {
+            self.since = Some(now);
+        }
+    }
+
     /// Bytes waiting for their newline.
     pub fn pending_len(&self) -> usize {
         self.pending.len()

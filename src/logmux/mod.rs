@@ -225,6 +225,17 @@ impl LogMux {
         self.pump();
     }
 
+    /// `source`'s `stream` pipe is not being read (its output is full):
+    /// its partial line waits instead of being flushed as partial.
+    pub fn hold(&mut self, source: SourceId, stream: Stream, now: Instant) {
+        if let Some(src) = self.sources.get_mut(source.0) {
+            match stream {
+                Stream::Stdout => src.stdout.hold(now),
+                Stream::Stderr => src.stderr.hold(now),
+            }
+        }
+    }
+
     /// When `tick` is due: the earliest partial-line deadline, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.sources

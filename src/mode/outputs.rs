@@ -277,8 +277,17 @@ impl Outputs {
     }
 
     pub fn tick(&mut self, now: Instant) {
-        self.mux.tick(now);
+        // Read what can be read first: it may complete a pending line. A
+        // pipe still stalled keeps its partial line waiting.
         self.resume_stalled(now);
+        for &token in &self.stalled {
+            if let Some((index, stream)) = decode(token)
+                && let Some(source) = self.sources.get(index)
+            {
+                self.mux.hold(source.mux_id, stream, now);
+            }
+        }
+        self.mux.tick(now);
     }
 
     pub fn log_rinit(&mut self, level: log::Level, text: &str) {

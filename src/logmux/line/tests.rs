@@ -206,3 +206,24 @@ fn eof_flushes_the_remainder_as_partial() {
     assert_eq!(a.pending_len(), 0);
     assert_eq!(a.next_deadline(), None);
 }
+
+#[test]
+fn a_held_partial_waits_while_its_pipe_is_not_read() {
+    let t0 = Instant::now();
+    let ms = Duration::from_millis;
+    let mut a = LineAssembler::new();
+    let mut got = Vec::new();
+    a.push(b"first half", t0, &mut |line| got.push(own(line)));
+    // Back-pressure: the rest is still in the pipe, unread, at every tick.
+    a.hold(t0 + ms(90));
+    a.tick(t0 + ms(150), &mut |line| got.push(own(line)));
+    assert!(got.is_empty(), "cut while the rest waited in the pipe");
+    assert_eq!(a.next_deadline(), Some(t0 + ms(90) + PARTIAL_DELAY));
+    a.push(b", second half\n", t0 + ms(160), &mut |line| {
+        got.push(own(line))
+    });
+    assert_eq!(got, vec![l(b"first half, second half", "whole")]);
+    // Nothing pending: holding is a no-op (no timer appears).
+    a.hold(t0 + ms(200));
+    assert_eq!(a.next_deadline(), None);
+}
