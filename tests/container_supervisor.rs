@@ -246,3 +246,43 @@ fn container_podman_kill_hup_reloads_the_config() {
     podman_ok(&["stop", "-t", "10", &c.0]);
     assert_eq!(c.exit_code(), 0, "{}", c.logs());
 }
+
+/// SPEC §6: `rinit ctl health` as the image's HEALTHCHECK. All autostart
+/// programs running: healthy; one stopped: unhealthy.
+#[test]
+fn container_healthcheck_is_healthy_then_unhealthy() {
+    if skip() {
+        return;
+    }
+    let c = Container::start(&[
+        "-e",
+        "CRASHER=false",
+        "--health-cmd",
+        "/sbin/rinit ctl health",
+        "--health-interval",
+        "disable",
+    ]);
+    c.wait_started();
+    let healthy = wait_until(Instant::now() + Duration::from_secs(30), || {
+        podman(&["healthcheck", "run", &c.0]).code == Some(0)
+    });
+    assert!(healthy, "never healthy\n{}", c.logs());
+    let stop = c.exec(&["/sbin/rinit", "ctl", "stop", "web"]);
+    assert_eq!(stop.code, Some(0), "{}{}", stop.stdout, stop.stderr);
+    let d = podman(&["healthcheck", "run", &c.0]);
+    assert_ne!(
+        d.code,
+        Some(0),
+        "still healthy with web stopped: {}{}",
+        d.stdout,
+        d.stderr
+    );
+    let why = c.exec(&["/sbin/rinit", "ctl", "health"]);
+    assert_eq!(why.code, Some(1), "{}{}", why.stdout, why.stderr);
+    assert!(
+        why.stdout.contains("web") || why.stderr.contains("web"),
+        "{}{}",
+        why.stdout,
+        why.stderr
+    );
+}
