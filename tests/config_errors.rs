@@ -90,7 +90,7 @@ fn wrong_types() {
     assert_eq!(
         errs,
         [
-            format!("{f}:2:18: \"log_timestamps\" must be a boolean (true or false), not a string"),
+            format!("{f}:2:18: \"log_timestamps\" must be true or false, not \"yes\""),
             format!(
                 "{f}:5:11: \"command\" must be an array of strings or a string, not an integer"
             ),
