@@ -40,6 +40,7 @@ run_rinit() {
   local pid; pid=$(init_pid "$ush")
   wait_for '[ "$(nchildren '"$pid"')" -ge '"$n"' ]'
   local cs0 cs1 rss pss
+  sleep 1.5   # past start_secs (1 s): the starting -> running timers are due
   cs0=$(( $(field /proc/$pid/status voluntary_ctxt_switches) + $(field /proc/$pid/status nonvoluntary_ctxt_switches) ))
   [ "$idle" -gt 0 ] && sleep "$idle"   # the idle window being measured
   cs1=$(( $(field /proc/$pid/status voluntary_ctxt_switches) + $(field /proc/$pid/status nonvoluntary_ctxt_switches) ))
