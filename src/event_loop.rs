@@ -22,7 +22,7 @@ pub const SIGNALS: Token = Token(0);
 /// and the I/O sources (pipes, sockets) the mode registered.
 pub trait Runtime<C: Core> {
     /// Carry out `Action::Spawn`; returns `Spawned` or `SpawnFailed`.
-    fn spawn(&mut self, core: &C, id: ChildId, registry: &Registry) -> Event;
+    fn spawn(&mut self, core: &C, id: ChildId) -> Event;
     /// A source the runtime registered is ready.
     fn ready(&mut self, _token: Token, _now: Instant) {}
     /// A signal reached rinit (SIGCHLD excepted), before the core routes
@@ -170,9 +170,7 @@ impl EventLoop {
         let mut watch = false;
         for action in actions {
             match action {
-                Action::Spawn(id) => {
-                    answers.push_back(runtime.spawn(core, id, self.poll.registry()))
-                }
+                Action::Spawn(id) => answers.push_back(runtime.spawn(core, id)),
                 Action::Kill { target, signal } => {
                     if let Err(e) = os::kill::send(target, signal) {
                         log::warn!("unable to send signal {signal} to {target:?}: {e}");

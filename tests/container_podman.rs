@@ -39,10 +39,7 @@ fn image() -> &'static str {
         std::fs::copy(rinit(), ctx.join("rinit")).unwrap();
         let dockerfile = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/container/Dockerfile");
         std::fs::copy(dockerfile, ctx.join("Dockerfile")).unwrap();
-        let ctx_path = ctx.path().to_str().unwrap();
-        let file = format!("{ctx_path}/Dockerfile");
-        podman_ok(&["build", "-q", "-t", &tag, "-f", &file, ctx_path]);
-        prune_old_images("localhost/rinit-itest", &tag);
+        build_image(ctx.path(), &tag, "localhost/rinit-itest");
         tag
     })
 }

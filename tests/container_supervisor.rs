@@ -60,10 +60,7 @@ fn image() -> &'static str {
         for f in IMAGE_FILES {
             std::fs::copy(image_src().join(f), ctx.join(f)).unwrap();
         }
-        let ctx_path = ctx.path().to_str().unwrap();
-        let file = format!("{ctx_path}/Dockerfile");
-        podman_ok(&["build", "-q", "-t", &tag, "-f", &file, ctx_path]);
-        prune_old_images("localhost/rinit-e2e", &tag);
+        build_image(ctx.path(), &tag, "localhost/rinit-e2e");
         tag
     })
 }

@@ -6,7 +6,6 @@ use crate::core::{ChildId, Event};
 use crate::event_loop::Runtime;
 use crate::os;
 use crate::os::spawn::{ChildSetup, Isolation};
-use mio::Registry;
 use std::ffi::OsString;
 
 pub struct SingleRuntime {
@@ -14,7 +13,7 @@ pub struct SingleRuntime {
 }
 
 impl Runtime<SingleCommand> for SingleRuntime {
-    fn spawn(&mut self, _core: &SingleCommand, id: ChildId, _registry: &Registry) -> Event {
+    fn spawn(&mut self, _core: &SingleCommand, id: ChildId) -> Event {
         let setup = ChildSetup::isolated(Isolation::ProcessGroup { foreground: true });
         match os::spawn::spawn(&self.argv, setup) {
             Ok(pid) => Event::Spawned { id, pid },

@@ -110,7 +110,7 @@ impl SupervisorRuntime {
 }
 
 impl Runtime<Supervisor> for SupervisorRuntime {
-    fn spawn(&mut self, core: &Supervisor, id: ChildId, _registry: &Registry) -> Event {
+    fn spawn(&mut self, core: &Supervisor, id: ChildId) -> Event {
         if let Err(e) = self.grow(core) {
             return Event::SpawnFailed {
                 id,

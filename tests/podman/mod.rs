@@ -127,6 +127,15 @@ pub fn prune_old_images(repository: &str, keep: &str) {
     }
 }
 
+/// `podman build` the context directory `ctx` (holding a `Dockerfile`) as
+/// `tag`, then drop `repository`'s older images.
+pub fn build_image(ctx: &Path, tag: &str, repository: &str) {
+    let ctx_path = ctx.to_str().unwrap();
+    let file = format!("{ctx_path}/Dockerfile");
+    podman_ok(&["build", "-q", "-t", tag, "-f", &file, ctx_path]);
+    prune_old_images(repository, tag);
+}
+
 /// A container name no concurrent test run uses.
 pub fn unique_name(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);

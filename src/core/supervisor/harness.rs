@@ -44,24 +44,17 @@ pub fn config(programs: Vec<ProgramSpec>) -> Config {
     use SignalRoute::*;
     Config {
         path: PathBuf::from("/etc/rinit.toml"),
+        // The defaults (8 s, prefix, /run/rinit.sock, TERM/INT/QUIT
+        // shutdown, HUP reload, …) plus two routes the tests exercise.
         global: Global {
-            shutdown_timeout: ms(8000),
-            log_format: LogFormat::Prefix,
-            log_timestamps: false,
-            control_socket: PathBuf::from("/run/rinit.sock"),
-            control_allow: Vec::new(),
-            env_file: None,
-            hooks_dir: None,
-            exit_when: ExitWhen::Requested,
-            signals: vec![
-                (libc::SIGTERM, Shutdown),
-                (libc::SIGINT, Shutdown),
-                (libc::SIGQUIT, Shutdown),
-                (libc::SIGHUP, Reload),
-                (libc::SIGUSR1, Forward),
-                (libc::SIGUSR2, ForwardTo(vec!["php-fpm".into()])),
-                (libc::SIGPIPE, Ignore),
-            ],
+            signals: {
+                let mut routes = default_signals();
+                routes.retain(|(s, _)| *s != libc::SIGUSR2);
+                routes.push((libc::SIGUSR2, ForwardTo(vec!["php-fpm".into()])));
+                routes.push((libc::SIGPIPE, Ignore));
+                routes
+            },
+            ..default_global()
         },
         hooks: Vec::new(),
         programs,
