@@ -131,6 +131,8 @@ impl EventLoop {
                     for sig in self.signals.pending() {
                         if sig == libc::SIGCHLD {
                             chld = true;
+                        } else if sig == libc::SIGPIPE && os::signals::take_own_sigpipe() {
+                            // rinit's own write to a closed stdout: not for the programs.
                         } else {
                             runtime.signal(sig);
                             queue.push_back(Event::Signal(sig));

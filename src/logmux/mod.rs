@@ -89,6 +89,7 @@ impl Output {
     }
 
     fn pump(&mut self) {
+        self.sink.drain();
         while let Some(front) = self.overflow.front() {
             if self.sink.try_push(front).is_err() {
                 return;

@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 mod tokens;
 use tokens::{decode, pipe_token, stream_index};
 
-/// The sinks' waker: fires when a full output has room again.
+/// The sinks' token: their waker, and rinit's fd 1/2 when they have room
+/// again after a refused write.
 pub const LOG_WAKER: Token = Token(1);
 
 /// How long rinit waits, at exit, for buffered output to reach a slow stdout.
@@ -104,8 +105,9 @@ impl Outputs {
             colour,
         };
         let cap = logmux::SINK_CAPACITY;
-        let out = Sink::new(io::stdout(), cap, Some(waker.clone()), "stdout")?;
-        let err = Sink::new(io::stderr(), cap, Some(waker.clone()), "stderr")?;
+        let w = || Some(waker.clone());
+        let out = Sink::direct(io::stdout(), cap, w(), "stdout", registry, LOG_WAKER)?;
+        let err = Sink::direct(io::stderr(), cap, w(), "stderr", registry, LOG_WAKER)?;
         Ok(Outputs {
             mux: LogMux::new(opts, out, err),
             registry: registry.try_clone()?,

@@ -11,6 +11,7 @@
 
 use signal_hook_mio::v1_0::Signals;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The synchronous faults: raised by the faulting code itself, so they
 /// belong to rinit (a bug in rinit should crash it, not be forwarded), and
@@ -24,6 +25,25 @@ pub const SYNCHRONOUS: [i32; 7] = [
     libc::SIGTRAP,
     libc::SIGSYS,
 ];
+
+/// SIGPIPEs rinit raised itself: a direct write of its own fd 1/2 hit
+/// EPIPE (see `logmux::sink`). Each one is swallowed by the signal intake
+/// instead of being forwarded to the programs as if sent to PID 1. (An
+/// outside SIGPIPE arriving in the same loop turn is merged with it by the
+/// kernel either way: a pending signal is a bit, not a count.)
+static OWN_SIGPIPES: AtomicUsize = AtomicUsize::new(0);
+
+/// The calling thread just got EPIPE from a write: its SIGPIPE is rinit's own.
+pub fn expect_own_sigpipe() {
+    OWN_SIGPIPES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Whether a SIGPIPE just taken in was rinit's own (and forget it if so).
+pub fn take_own_sigpipe() -> bool {
+    OWN_SIGPIPES
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok()
+}
 
 /// Never taken in: the synchronous faults, the uncatchable, and the TTY
 /// stop signals rinit ignores.

@@ -2,6 +2,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::OwnedFd;
 use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
 use mio::{Events, Poll, Token};
@@ -241,4 +242,150 @@ fn reopen_switches_files_between_writes() {
     );
     assert_eq!(std::fs::read_to_string(&p).unwrap(), "after\n");
     std::fs::remove_dir_all(d).unwrap();
+}
+
+/// Wait for the direct sink's token (its fd has room again).
+fn wait_for_token(poll: &mut Poll, token: Token) {
+    let mut events = Events::with_capacity(4);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "the writable token never fired");
+        poll.poll(&mut events, Some(left)).expect("poll");
+        if events.iter().any(|e| e.token() == token) {
+            return;
+        }
+    }
+}
+
+#[test]
+fn direct_sink_writes_from_the_caller_queues_when_full_and_resumes_on_the_token() {
+    let (r, w) = pipe(OFlag::empty());
+    let mut poll = Poll::new().expect("poll");
+    let capacity = 32 * 1024;
+    let sink = Sink::direct(w, capacity, None, "test", poll.registry(), WAKE).expect("sink");
+    let total = 20_000; // ~3.5 MB: far more than the pipe and the sink hold
+
+    // Nobody reads: the pipe (64 KiB) fills, then the queue, then Full,
+    // and no call blocks (the test would hang) even though the fd is a
+    // blocking one.
+    let mut next = 0;
+    while next < total && sink.try_push(&numbered(next)).is_ok() {
+        next += 1;
+    }
+    assert!(next < total, "never got Full");
+    assert!(!sink.is_threaded(), "a pipe is written directly");
+    assert!(sink.used() <= capacity);
+    assert!(!sink.has_room() || sink.room() < 400);
+
+    // The reader resumes: the token fires, drain, push on, as the loop does.
+    let lines = reader(r);
+    while next < total {
+        wait_for_token(&mut poll, WAKE);
+        sink.drain();
+        while next < total && sink.try_push(&numbered(next)).is_ok() {
+            next += 1;
+        }
+    }
+    assert!(
+        sink.flush_blocking(Instant::now() + PATIENCE),
+        "flush timed out"
+    );
+    assert_eq!(sink.take_error(), None);
+    assert!(!sink.is_threaded());
+    drop(sink); // closes the pipe: EOF for the reader
+    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
+    assert_eq!(got.len(), total);
+    for (i, line) in got.iter().enumerate() {
+        assert_eq!(format!("{line}\n").as_bytes(), numbered(i), "line {i}");
+    }
+}
+
+#[test]
+fn direct_sink_writes_end_at_line_ends() {
+    // A one-page pipe: each write fills it at most, and each read of the
+    // test returns exactly what the writes since the last read put in. If
+    // a write ended mid-line, a read would too.
+    let (mut r, w) = pipe(OFlag::empty());
+    nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).expect("F_SETPIPE_SZ");
+    let poll = Poll::new().expect("poll");
+    let sink = Sink::direct(w, SINK_CAPACITY, None, "test", poll.registry(), WAKE).expect("sink");
+    let mut batch = Vec::new();
+    for i in 0..300 {
+        batch.extend_from_slice(&numbered(i));
+    }
+    assert_eq!(sink.try_push(&batch), Ok(()));
+    assert!(sink.used() > 0, "a one-page pipe cannot take it all");
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    while got.len() < batch.len() {
+        let n = r.read(&mut buf).expect("read");
+        assert!(n > 0 && n <= 4096, "read {n}");
+        assert_eq!(buf[n - 1], b'\n', "a write ended mid-line");
+        got.extend_from_slice(&buf[..n]);
+        sink.drain();
+    }
+    assert_eq!(got, batch);
+    assert_eq!(sink.used(), 0);
+}
+
+#[test]
+fn direct_sink_on_a_tty_hands_over_to_a_thread_in_order() {
+    // A TTY refuses RWF_NOWAIT: the sink must switch to a writer thread
+    // and keep every byte, in order.
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let mut attrs = nix::sys::termios::tcgetattr(&pty.slave).expect("tcgetattr");
+    nix::sys::termios::cfmakeraw(&mut attrs);
+    nix::sys::termios::tcsetattr(&pty.slave, nix::sys::termios::SetArg::TCSANOW, &attrs)
+        .expect("tcsetattr");
+    let poll = Poll::new().expect("poll");
+    let sink =
+        Sink::direct(pty.slave, SINK_CAPACITY, None, "tty", poll.registry(), WAKE).expect("sink");
+    // A pty master reads EIO, not EOF, once the slave is closed.
+    let (tx, lines) = mpsc::channel();
+    let mut master = File::from(pty.master);
+    thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = master.read(&mut buf) {
+            all.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&all).into_owned();
+        let _ = tx.send(text.lines().map(str::to_owned).collect::<Vec<_>>());
+    });
+    let total = 500;
+    for i in 0..total {
+        assert_eq!(sink.try_push(&numbered(i)), Ok(()));
+    }
+    assert!(sink.is_threaded(), "a TTY is written by a thread");
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+    assert_eq!(sink.take_error(), None);
+    drop(sink); // the writer exits and closes the slave
+    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
+    assert_eq!(got.len(), total);
+    for (i, line) in got.iter().enumerate() {
+        assert_eq!(format!("{line}\n").as_bytes(), numbered(i), "line {i}");
+    }
+}
+
+#[test]
+fn direct_sink_closed_reader_is_reported_once_and_its_sigpipe_is_marked_own() {
+    let (r, w) = pipe(OFlag::empty());
+    drop(r);
+    let poll = Poll::new().expect("poll");
+    let sink = Sink::direct(w, 4096, None, "test", poll.registry(), WAKE).expect("sink");
+    assert_eq!(sink.try_push(b"into the void\n"), Ok(()));
+    assert!(sink.is_broken());
+    assert!(
+        crate::os::signals::take_own_sigpipe(),
+        "EPIPE's SIGPIPE marked as rinit's own"
+    );
+    assert_eq!(sink.take_error(), Some(Errno::EPIPE));
+    assert_eq!(sink.take_error(), None, "reported once");
+    for _ in 0..10_000 {
+        assert_eq!(sink.try_push(b"more\n"), Ok(()));
+    }
+    assert!(sink.has_room());
+    assert_eq!(sink.used(), 0);
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
 }
