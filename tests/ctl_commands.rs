@@ -182,6 +182,32 @@ fn logs_tail_and_follow() {
 }
 
 #[test]
+fn logs_tail_in_raw_format() {
+    // Raw lines on a pipe are spliced past the formatter: the tail must
+    // still have them, whole and in order.
+    let mut r = start("ctl-logs-raw", "log_format = \"raw\"\n", TICKER);
+    r.pid("web");
+    let n = |l: &str| l.trim_start_matches("line-").parse::<u64>().unwrap();
+    let deadline = Instant::now() + WAIT;
+    let lines = loop {
+        let out = r.ctl_ok(&["logs", "web", "-n", "3"], 0);
+        let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+        if lines.len() == 3 {
+            break lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tail never reached 3 lines: {lines:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(n(&lines[1]), n(&lines[0]) + 1, "{lines:?}");
+    assert_eq!(n(&lines[2]), n(&lines[0]) + 2, "{lines:?}");
+    r.ctl_ok(&["shutdown"], 0);
+    assert_eq!(r.proc.exit_code(WAIT), 0);
+}
+
+#[test]
 fn unreachable_rinit_is_exit_3_naming_the_socket() {
     let dir = common::TempDir::new("ctl-none");
     let sock = dir.join("nothing.sock");

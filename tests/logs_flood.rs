@@ -1,7 +1,8 @@
 //! Two programs flood stdout and stderr at once (50 MB each in release
 //! builds, 6 MB in debug ones): through rinit as PID 1, every line arrives
 //! exactly once, intact (checksum), on the right stream, with the right
-//! prefix, in per-program order; split pieces (`+`) join back up.
+//! prefix, in per-program order; split pieces (`+`) join back up. The
+//! same in the raw format, where whole lines are spliced from pipe to pipe.
 
 mod common;
 mod logs_support;
@@ -134,4 +135,48 @@ fn two_programs_flooding_both_streams_lose_nothing() {
     );
     check(&reassemble(&out, "stdout"), "stdout");
     check(&reassemble(&err, "stderr"), "stderr");
+}
+
+/// Raw output → lines per program (the first field names it); rinit's
+/// own messages skipped.
+fn by_program(out: &[u8], stream: &str) -> HashMap<String, Vec<Vec<u8>>> {
+    let mut whole: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    for line in out.split(|&b| b == b'\n') {
+        if line.is_empty() || line.starts_with(b"rinit: ") {
+            continue;
+        }
+        let name = line.split(|&b| b == b' ').next().unwrap_or(b"");
+        let name = String::from_utf8_lossy(name).into_owned();
+        assert!(
+            NAMES.contains(&name.as_str()),
+            "a line cut or mixed on {stream}: {:?}",
+            String::from_utf8_lossy(&line[..60.min(line.len())])
+        );
+        whole.entry(name).or_default().push(line.to_vec());
+    }
+    whole
+}
+
+#[test]
+fn two_programs_flooding_both_streams_in_raw_format_lose_nothing() {
+    let mb = megabytes();
+    let mut config = String::from("[rinit]\nexit_when = \"all-done\"\nlog_format = \"raw\"\n");
+    for name in NAMES {
+        config += &format!(
+            "[[program]]\nname = \"{name}\"\ncommand = {}\nrestart = \"never\"\nstart_secs = 0\n",
+            py_command("flood.py", &[name, mb, "0"])
+        );
+    }
+    let (mut run, out, err) = start_collected("flood-raw", &config, &[]);
+    let status = run.wait(Duration::from_secs(100));
+    let out = out.wait_eof(common::WAIT);
+    let err = err.wait_eof(common::WAIT);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "stderr tail: {}",
+        String::from_utf8_lossy(&err[err.len().saturating_sub(2000)..])
+    );
+    check(&by_program(&out, "stdout"), "stdout");
+    check(&by_program(&err, "stderr"), "stderr");
 }

@@ -156,6 +156,12 @@ impl LogMux {
         self.sources.get(source.0).map(|s| &s.tail)
     }
 
+    /// Other processes write to rinit's fd 1/2 too: keep every write atomic.
+    pub fn set_shared(&mut self) {
+        self.stdout.sink.set_shared();
+        self.stderr.sink.set_shared();
+    }
+
     /// Whether the loop may read more from pipes of `stream`. A "no" arms
     /// the sink's waker: the loop will hear when to try again.
     pub fn can_accept(&self, stream: Stream) -> bool {
@@ -164,6 +170,75 @@ impl LogMux {
             Stream::Stderr => &self.stderr,
         };
         out.sink.has_room() && out.overflow.is_empty()
+    }
+
+    /// Raw format: allow program lines to be spliced into rinit's fd 1/2
+    /// (see `Sink::enable_splice`). True if either output allows it.
+    pub fn enable_splice(&mut self) -> bool {
+        if self.fmt.options().format != Format::Raw {
+            return false;
+        }
+        let out = self.stdout.sink.enable_splice();
+        let err = self.stderr.sink.enable_splice();
+        out || err
+    }
+
+    /// Where whole lines of `stream` may be spliced now, bypassing the
+    /// formatter: raw format only (its output is the input), nothing
+    /// waiting in the output or in `source`'s assembler.
+    pub fn splice_target(
+        &self,
+        source: SourceId,
+        stream: Stream,
+    ) -> Option<(std::os::fd::RawFd, usize)> {
+        if self.fmt.options().format != Format::Raw {
+            return None;
+        }
+        let src = self.sources.get(source.0)?;
+        let (asm, out) = match stream {
+            Stream::Stdout => (&src.stdout, &self.stdout),
+            Stream::Stderr => (&src.stderr, &self.stderr),
+        };
+        if asm.pending_len() > 0 || !out.overflow.is_empty() {
+            return None;
+        }
+        out.sink.splice_target()
+    }
+
+    /// Bytes of unterminated line `source`'s `stream` assembler holds.
+    pub fn pending_len(&self, source: SourceId, stream: Stream) -> usize {
+        self.sources.get(source.0).map_or(0, |s| match stream {
+            Stream::Stdout => s.stdout.pending_len(),
+            Stream::Stderr => s.stderr.pending_len(),
+        })
+    }
+
+    /// Whole lines of `source` were spliced straight to the output: keep
+    /// them in its tail as if they had come through `feed`.
+    pub fn spliced(&mut self, source: SourceId, stream: Stream, lines: &[u8]) {
+        if let Some(src) = self.sources.get_mut(source.0) {
+            let body = lines.strip_suffix(b"\n").unwrap_or(lines);
+            for line in body.split(|&b| b == b'\n') {
+                src.tail.push(stream, line);
+            }
+        }
+    }
+
+    /// The rest of a splice the output took only part of: bytes that must
+    /// follow at once, as they are (they end a line already begun there).
+    pub fn push_raw(&mut self, stream: Stream, bytes: &[u8]) {
+        match stream {
+            Stream::Stdout => self.stdout.deliver(bytes),
+            Stream::Stderr => self.stderr.deliver(bytes),
+        }
+    }
+
+    /// A splice to `stream`'s output failed with `e`.
+    pub fn splice_failed(&mut self, stream: Stream, e: nix::errno::Errno) {
+        match stream {
+            Stream::Stdout => self.stdout.sink.fail(e),
+            Stream::Stderr => self.stderr.sink.fail(e),
+        }
     }
 
     /// Bytes read from `source`'s `stream` pipe. Always takes them all.

@@ -22,9 +22,10 @@
 //! Common to both:
 //! - [`Sink::try_push`] queues one whole formatted batch or refuses it with
 //!   [`Full`]; it never blocks.
-//! - Writes are whole lines, in chunks of at most `PIPE_BUF` bytes cut at a
-//!   line end: a pipe write of at most `PIPE_BUF` bytes is atomic (pipe(7)),
-//!   so lines never interleave with those of `inherit` programs, or of the
+//! - Writes are whole lines, cut at a line end, and atomic: at most
+//!   `PIPE_BUF` bytes (pipe(7)), or, when rinit alone writes a pipe, at most
+//!   what the pipe has room for (done in one go under the pipe's lock). So
+//!   lines never interleave with those of `inherit` programs, or of the
 //!   other stream when fd 1 and fd 2 are the same pipe.
 //! - EPIPE/EBADF (nobody reads our output any more): from then on lines are
 //!   accepted and discarded, so supervision goes on; the error is reported
@@ -49,6 +50,8 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 mod direct;
 mod thread;
+
+pub use direct::splice_nonblock;
 
 use direct::Direct;
 use thread::Threaded;
@@ -191,6 +194,40 @@ impl Sink {
             unreachable!()
         };
         *inner = d.into_thread();
+    }
+
+    /// Other processes write to this fd too (`inherit` programs, the main
+    /// command): from now on every write is at most `PIPE_BUF`, atomic.
+    pub fn set_shared(&self) {
+        if let Inner::Direct(d) = &mut *self.inner.borrow_mut() {
+            d.set_shared();
+        }
+    }
+
+    /// Allow whole lines to be spliced into this output (a direct sink on
+    /// a pipe rinit alone writes). True when allowed.
+    pub fn enable_splice(&self) -> bool {
+        match &mut *self.inner.borrow_mut() {
+            Inner::Direct(d) => d.enable_splice(),
+            _ => false,
+        }
+    }
+
+    /// For a direct sink on a pipe that rinit alone writes, with nothing
+    /// queued: its fd and how many bytes surely fit in it now.
+    pub fn splice_target(&self) -> Option<(std::os::fd::RawFd, usize)> {
+        match &*self.inner.borrow() {
+            Inner::Direct(d) => d.splice_target(),
+            _ => None,
+        }
+    }
+
+    /// Moving bytes to the fd (a splice) failed with `e`: treated as a
+    /// failed write (EPIPE/EBADF: the output is gone).
+    pub fn fail(&self, e: Errno) {
+        if let Inner::Direct(d) = &mut *self.inner.borrow_mut() {
+            d.fail(e);
+        }
     }
 
     /// Whether there is room for more: the loop reads pipes only then.

@@ -22,13 +22,15 @@ use mio::unix::pipe::{Receiver, Sender};
 use mio::{Interest, Registry, Token, Waker};
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod splice;
 mod tokens;
+use splice::{Splicer, Step};
 use tokens::{decode, pipe_token, stream_index};
 
 /// The sinks' token: their waker, and rinit's fd 1/2 when they have room
@@ -82,6 +84,8 @@ pub struct Outputs {
     pids: HashMap<i32, LogSource>,
     /// Pipes left readable because their destination was full.
     stalled: Vec<Token>,
+    /// The raw format's splice fast path (`splice.rs`); `None` otherwise.
+    splicer: Option<Splicer>,
     buf: Vec<u8>,
 }
 
@@ -108,14 +112,23 @@ impl Outputs {
         let w = || Some(waker.clone());
         let out = Sink::direct(io::stdout(), cap, w(), "stdout", registry, LOG_WAKER)?;
         let err = Sink::direct(io::stderr(), cap, w(), "stderr", registry, LOG_WAKER)?;
+        let mut mux = LogMux::new(opts, out, err);
+        if same_file(io::stdout(), io::stderr()) {
+            // fd 1 and fd 2 are one pipe (`2>&1`): each stream's writes must
+            // stay atomic with respect to the other's.
+            mux.set_shared();
+        }
+        // Inherit programs and a main command are known only later: the
+        // splice path is enabled by `start_splicing` once they are.
         Ok(Outputs {
-            mux: LogMux::new(opts, out, err),
+            mux,
             registry: registry.try_clone()?,
             waker,
             sources: Vec::new(),
             files: Vec::new(),
             pids: HashMap::new(),
             stalled: Vec::new(),
+            splicer: None,
             buf: vec![0; logmux::READ_SIZE],
         })
     }
@@ -135,6 +148,9 @@ impl Outputs {
         stderr: &Output,
         rotation: Option<LogRotation>,
     ) -> io::Result<LogSource> {
+        if [stdout, stderr].contains(&&Output::Inherit) {
+            self.share_stdio();
+        }
         let index = self.sources.len();
         let mux_id = self.mux.register(name);
         let out = self.route(stdout, rotation, pipe_token(index, Stream::Stdout))?;
@@ -171,6 +187,21 @@ impl Outputs {
             Output::Inherit => Route::Inherit,
             Output::Null => Route::Null,
         })
+    }
+
+    /// Some child writes to rinit's own fd 1/2 (`inherit`, the main
+    /// command): rinit's writes there must stay atomic. For good: its
+    /// processes may outlive a reload.
+    pub fn share_stdio(&mut self) {
+        self.mux.set_shared();
+    }
+
+    /// Raw format, once every start-up source is known (none shares fd
+    /// 1/2): whole lines may be spliced from the pipes to rinit's fd 1/2.
+    pub fn start_splicing(&mut self) {
+        if self.splicer.is_none() && self.mux.enable_splice() {
+            self.splicer = Splicer::new().ok();
+        }
     }
 
     /// The child's stdout and stderr for one spawn of `src`. A file output
@@ -340,11 +371,13 @@ impl Outputs {
         let Some(source) = self.sources.get(index) else {
             return;
         };
+        let mux_id = source.mux_id;
         let (pipe, file) = match &source.routes[stream_index(stream)] {
             Route::Mux(pipe) => (pipe, None),
             Route::File { pipe, sink, .. } => (pipe, Some(sink.and_then(|i| self.files.get(i)))),
             Route::Inherit | Route::Null => return,
         };
+        let rx = pipe.rx.as_raw_fd();
         loop {
             let room = match file {
                 None if ignore_backpressure || self.mux.can_accept(stream) => self.buf.len(),
@@ -359,14 +392,42 @@ impl Outputs {
                 }
                 return;
             }
-            match (&pipe.rx).read(&mut self.buf[..room]) {
+            let mut want = room;
+            if file.is_none()
+                && let Some(sp) = self.splicer.as_mut()
+            {
+                if self.mux.pending_len(mux_id, stream) > 0 {
+                    match sp.until_line_end(rx, &mut self.buf[..room]) {
+                        Some(n) => want = n,
+                        None => return,
+                    }
+                } else if let Some((to, fit)) = self.mux.splice_target(mux_id, stream) {
+                    match sp.step(rx, to, fit, &mut self.buf[..room]) {
+                        Step::Moved(cut) => {
+                            self.mux.spliced(mux_id, stream, &self.buf[..cut]);
+                            continue;
+                        }
+                        Step::Rest { done, cut } => {
+                            self.mux.spliced(mux_id, stream, &self.buf[..cut]);
+                            let rest = read_exact(&pipe.rx, &mut self.buf[..cut - done]);
+                            self.mux.push_raw(stream, &self.buf[..rest]);
+                            continue;
+                        }
+                        Step::Read(n) => want = n,
+                        Step::OutputFailed(e) => self.mux.splice_failed(stream, e),
+                        Step::Empty => return,
+                        Step::Off => {}
+                    }
+                }
+            }
+            match (&pipe.rx).read(&mut self.buf[..want]) {
                 Ok(0) => return, // cannot happen while we hold `tx`
                 Ok(n) => match file {
                     Some(Some(f)) => {
                         // Fits: `room` bytes at most, and only we push.
                         let _ = f.sink.try_push(&self.buf[..n]);
                     }
-                    _ => self.mux.feed(source.mux_id, stream, &self.buf[..n], now),
+                    _ => self.mux.feed(mux_id, stream, &self.buf[..n], now),
                 },
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -396,6 +457,29 @@ impl Outputs {
                 self.mux.log_rinit(log::Level::Error, &text);
             }
         }
+    }
+}
+
+/// Read exactly `buf.len()` bytes the caller knows are in the pipe (it
+/// peeked them); fewer only if the pipe says otherwise. Returns the count.
+fn read_exact(mut rx: &Receiver, buf: &mut [u8]) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match rx.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+/// Whether two fds are the same file (device and inode).
+fn same_file(a: impl AsFd, b: impl AsFd) -> bool {
+    match (nix::sys::stat::fstat(a), nix::sys::stat::fstat(b)) {
+        (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+        _ => false,
     }
 }
 

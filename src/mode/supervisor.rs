@@ -67,7 +67,12 @@ impl SupervisorRuntime {
             global: config.global.clone(),
             registry: registry.try_clone()?,
         };
+        if !runtime.main_argv.is_empty() {
+            // The main command keeps rinit's own stdout and stderr.
+            runtime.outputs.share_stdio();
+        }
         runtime.grow(core)?;
+        runtime.outputs.start_splicing();
         runtime.bind_control();
         Ok(runtime)
     }

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Write numbered, checksummed lines of mixed length to stdout and stderr.
 
-Usage: flood.py NAME MEGABYTES
+Usage: flood.py NAME MEGABYTES [LONG]
 
 Each line is ``NAME STREAM SEQ CRC PAYLOAD``: SEQ counts per stream from 0,
 CRC is the zlib crc32 of PAYLOAD in hex, PAYLOAD printable ASCII of 0 to
 ~2000 bytes, every 500th line 40 000 bytes (longer than rinit's MAX_LINE, so
-it arrives split). About MEGABYTES/2 go to each stream, written alternately
+it arrives split; not with LONG = 0). About MEGABYTES/2 go to each stream, written alternately
 in bursts of a few lines with one os.write per line. The last line on each
 stream is ``NAME STREAM end COUNT``.
 """
@@ -18,6 +18,7 @@ import zlib
 
 def main():
     name, mb = sys.argv[1], float(sys.argv[2])
+    long_lines = len(sys.argv) < 4 or sys.argv[3] != "0"
     rng = random.Random(name)
     alphabet = bytes(range(0x21, 0x7F))
     pool = bytes(rng.choice(alphabet) for _ in range(1 << 16))
@@ -31,7 +32,8 @@ def main():
                 if st[1] >= budget:
                     break
                 seq = st[0]
-                n = 40000 if seq % 500 == 499 else rng.randint(0, 2000)
+                long = long_lines and seq % 500 == 499
+                n = 40000 if long else rng.randint(0, 2000)
                 if n <= len(pool):
                     start = rng.randint(0, len(pool) - n)
                     payload = pool[start:start + n]

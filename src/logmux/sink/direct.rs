@@ -7,13 +7,14 @@
 //! it fires. An fd that refuses RWF_NOWAIT (a TTY, most regular files, an
 //! older kernel) makes the sink hand over to a writer thread.
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::Instant;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token, Waker};
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 
 use super::thread::Threaded;
 use super::{Full, Inner, Target, WRITE_CHUNK, next_chunk};
@@ -42,6 +43,13 @@ pub(super) struct Direct {
     error_seen: bool,
     /// RWF_NOWAIT refused (or the fd cannot be polled): switch to a thread.
     unsupported: bool,
+    /// The fd is a pipe (or FIFO): writes may be sized to what it can take.
+    fifo: bool,
+    /// Other processes write to the same fd (`inherit` programs, the main
+    /// command): every write stays within `PIPE_BUF`, so it is atomic.
+    shared: bool,
+    /// Set when program output is spliced into this pipe (raw format).
+    relay: Option<Relay>,
     fallback: Fallback,
 }
 
@@ -77,12 +85,52 @@ impl Direct {
             error: None,
             error_seen: false,
             unsupported: false,
+            fifo: is_fifo(fd),
+            shared: false,
+            relay: None,
             fallback,
         }
     }
 
+    /// Other writers share the fd: writes must be atomic from now on. A
+    /// relay cannot promise that (a splice may move part of a chunk), and
+    /// the pipe no longer takes RWF_NOWAIT: a writer thread takes over.
+    pub(super) fn set_shared(&mut self) {
+        self.shared = true;
+        if self.relay.is_some() {
+            self.unsupported = true;
+        }
+    }
+
+    /// Let whole lines be spliced into this fd (see `splice_target`). After
+    /// a splice into a pipe, Linux refuses RWF_NOWAIT writes to it for good
+    /// (EOPNOTSUPP), so from then on rinit's own bytes go the same way:
+    /// into a private pipe, and spliced over from there. Only for a pipe
+    /// that rinit alone writes. True when enabled.
+    pub(super) fn enable_splice(&mut self) -> bool {
+        if self.relay.is_none() && self.fifo && !self.shared && !self.unsupported {
+            self.relay = Relay::new().ok();
+        }
+        self.relay.is_some()
+    }
+
+    /// The largest write to cut at a line end now. `PIPE_BUF` keeps a
+    /// write atomic on any pipe. When rinit is the only writer of a pipe,
+    /// as much as the pipe surely has room for: such a write is done in one
+    /// go under the pipe's lock, so it is just as whole, and it costs the
+    /// reader one wake-up instead of a dozen. (Surely: FIONREAD counts
+    /// bytes, the pipe holds pages; allow one page of slack for the pages
+    /// the reader and the last write left partly filled.)
+    fn write_limit(&self) -> usize {
+        if self.shared || !self.fifo {
+            return WRITE_CHUNK;
+        }
+        let fit = pipe_free(self.fd).unwrap_or(0);
+        fit.max(WRITE_CHUNK)
+    }
+
     pub(super) fn used(&self) -> usize {
-        self.queue.len() - self.start
+        self.queue.len() - self.start + self.relay.as_ref().map_or(0, |r| r.held)
     }
 
     pub(super) fn try_push(&mut self, line: &[u8]) -> Result<(), Full> {
@@ -114,6 +162,15 @@ impl Direct {
         if self.used() == 0 || self.broken || self.unsupported {
             return;
         }
+        match self.flush_relay() {
+            Ok(()) => {}
+            Err(Errno::EAGAIN) => return self.arm(),
+            Err(e) => {
+                if self.fail_write(e) {
+                    return;
+                }
+            }
+        }
         let queue = std::mem::take(&mut self.queue);
         let (done, stop) = self.write_some(&queue[self.start..]);
         self.queue = queue;
@@ -135,8 +192,8 @@ impl Direct {
         let mut done = 0;
         while done < buf.len() {
             let rest = &buf[done..];
-            let n = next_chunk(rest, WRITE_CHUNK);
-            match write_nowait(self.fd, &rest[..n]) {
+            let n = next_chunk(rest, self.write_limit());
+            match self.write_one(&rest[..n]) {
                 Ok(0) => {
                     self.record(Errno::EIO);
                     done += n;
@@ -151,22 +208,71 @@ impl Direct {
                     self.unsupported = true;
                     return (done, Stop::Unsupported);
                 }
-                Err(e @ (Errno::EPIPE | Errno::EBADF)) => {
-                    if e == Errno::EPIPE {
-                        crate::os::signals::expect_own_sigpipe();
-                    }
-                    self.record(e);
-                    self.broken = true;
-                    return (buf.len(), Stop::Broken);
-                }
                 Err(e) => {
-                    // ENOSPC, EIO...: this chunk is lost; say so once and go on.
-                    self.record(e);
+                    if self.fail_write(e) {
+                        return (buf.len(), Stop::Broken);
+                    }
+                    // ENOSPC, EIO...: this chunk is lost; said once; go on.
                     done += n;
                 }
             }
         }
         (done, Stop::Done)
+    }
+
+    /// A write (or splice) failed with `e`, not EAGAIN/EINTR/EOPNOTSUPP.
+    /// EPIPE/EBADF break the sink for good (true); others are reported.
+    fn fail_write(&mut self, e: Errno) -> bool {
+        if e == Errno::EPIPE {
+            crate::os::signals::expect_own_sigpipe();
+        }
+        self.record(e);
+        if let Some(r) = &mut self.relay {
+            r.discard();
+        }
+        if matches!(e, Errno::EPIPE | Errno::EBADF) {
+            self.broken = true;
+            self.queue.clear();
+            self.start = 0;
+        }
+        self.broken
+    }
+
+    /// One non-blocking write: RWF_NOWAIT, or through the relay pipe.
+    /// Returns the bytes of `chunk` taken (written, or held by the relay).
+    fn write_one(&mut self, chunk: &[u8]) -> Result<usize, Errno> {
+        if self.relay.is_none() {
+            return write_nowait(self.fd, chunk);
+        }
+        self.flush_relay()?;
+        let fd = self.fd;
+        let Some(relay) = &mut self.relay else {
+            unreachable!()
+        };
+        let k = nix::unistd::write(&relay.w, chunk)?;
+        relay.held = k;
+        match splice_nonblock(relay.r.as_raw_fd(), fd, k) {
+            Ok(moved) => relay.held -= moved,
+            Err(Errno::EAGAIN) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(k)
+    }
+
+    /// What the relay pipe holds goes first. EAGAIN while some is left.
+    fn flush_relay(&mut self) -> Result<(), Errno> {
+        let fd = self.fd;
+        let Some(relay) = &mut self.relay else {
+            return Ok(());
+        };
+        while relay.held > 0 {
+            let moved = splice_nonblock(relay.r.as_raw_fd(), fd, relay.held)?;
+            if moved == 0 {
+                return Err(Errno::EAGAIN);
+            }
+            relay.held -= moved;
+        }
+        Ok(())
     }
 
     /// Hear about the fd's writability on the loop's log token from now
@@ -236,6 +342,29 @@ impl Direct {
         }
     }
 
+    /// Where lines may be spliced to now, and how many bytes surely fit:
+    /// only an idle pipe that rinit alone writes (see `mode::outputs`'s
+    /// splice path: bytes moved there must be whole lines, in order).
+    pub(super) fn splice_target(&self) -> Option<(RawFd, usize)> {
+        if self.relay.is_none() || self.shared || self.broken || self.unsupported {
+            return None;
+        }
+        if self.used() > 0 {
+            return None;
+        }
+        Some((self.fd, pipe_free(self.fd)?))
+    }
+
+    /// A splice to the fd failed with EPIPE/EBADF: as a failed write.
+    pub(super) fn fail(&mut self, e: Errno) {
+        self.record(e);
+        if matches!(e, Errno::EPIPE | Errno::EBADF) {
+            self.broken = true;
+            self.queue.clear();
+            self.start = 0;
+        }
+    }
+
     pub(super) fn take_error(&mut self) -> Option<Errno> {
         self.error.take()
     }
@@ -255,7 +384,12 @@ impl Direct {
         if self.registered {
             let _ = self.registry.deregister(&mut SourceFd(&self.fd));
         }
-        let queue = self.queue.split_off(self.start);
+        let mut queue = self
+            .relay
+            .take()
+            .map(|mut r| r.take_held())
+            .unwrap_or_default();
+        queue.extend_from_slice(&self.queue[self.start..]);
         let Fallback {
             target,
             waker,
@@ -284,6 +418,68 @@ impl Direct {
     }
 }
 
+/// A private pipe rinit's own bytes pass through on their way to a pipe
+/// that program output is spliced into.
+struct Relay {
+    r: OwnedFd,
+    w: OwnedFd,
+    /// Bytes in the relay pipe, not yet spliced on.
+    held: usize,
+}
+
+impl Relay {
+    fn new() -> nix::Result<Relay> {
+        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+        Ok(Relay { r, w, held: 0 })
+    }
+
+    /// Read back what is held (a writer thread takes over).
+    fn take_held(&mut self) -> Vec<u8> {
+        let mut buf = vec![0; self.held];
+        let mut got = 0;
+        while got < buf.len() {
+            match nix::unistd::read(&self.r, &mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        buf.truncate(got);
+        self.held = 0;
+        buf
+    }
+
+    /// Drop what is held (its chunk failed).
+    fn discard(&mut self) {
+        drop(self.take_held());
+    }
+}
+
+/// Move up to `n` bytes from pipe `from` to pipe `to` without blocking
+/// (SPLICE_F_NONBLOCK: whatever the files' own flags say).
+pub fn splice_nonblock(from: RawFd, to: RawFd, n: usize) -> Result<usize, Errno> {
+    loop {
+        // SAFETY: plain syscall; null offsets (pipes have none).
+        let r = unsafe {
+            libc::splice(
+                from,
+                std::ptr::null_mut(),
+                to,
+                std::ptr::null_mut(),
+                n,
+                libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
+            )
+        };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Errno::last());
+        }
+    }
+}
+
 /// Stands in for a target handed to a thread that never started.
 struct NoTarget;
 
@@ -308,4 +504,27 @@ fn write_nowait(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
     } else {
         Ok(n as usize)
     }
+}
+
+fn is_fifo(fd: RawFd) -> bool {
+    // SAFETY: fstat into a zeroed stat buffer we own.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO
+    }
+}
+
+/// Bytes a pipe can surely take in one write now (see `write_limit`).
+fn pipe_free(fd: RawFd) -> Option<usize> {
+    const PAGE: usize = 4096;
+    let mut queued: libc::c_int = 0;
+    // SAFETY: F_GETPIPE_SZ takes no argument.
+    let cap = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+    // SAFETY: FIONREAD writes one c_int, which we own.
+    if cap <= 0 || unsafe { libc::ioctl(fd, libc::FIONREAD, &mut queued) } < 0 {
+        return None;
+    }
+    let pages = cap as usize / PAGE;
+    let used = (queued.max(0) as usize).div_ceil(PAGE) + 1;
+    Some(pages.saturating_sub(used) * PAGE)
 }
