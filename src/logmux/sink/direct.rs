@@ -137,6 +137,11 @@ impl Direct {
         if self.broken {
             return Ok(());
         }
+        if self.unsupported {
+            // A writer thread takes over right after this push: queue it.
+            self.queue.extend_from_slice(line);
+            return Ok(());
+        }
         if self.used() > 0 {
             self.drain();
         }

@@ -389,3 +389,62 @@ fn direct_sink_closed_reader_is_reported_once_and_its_sigpipe_is_marked_own() {
     assert_eq!(sink.used(), 0);
     assert!(sink.flush_blocking(Instant::now() + PATIENCE));
 }
+
+#[test]
+fn relay_sink_keeps_order_and_never_blocks() {
+    // Once splicing is enabled the sink's own bytes go through a relay
+    // pipe; the same promises hold: never blocks, nothing lost, in order.
+    let (r, w) = pipe(OFlag::empty());
+    let mut poll = Poll::new().expect("poll");
+    let capacity = 32 * 1024;
+    let sink = Sink::direct(w, capacity, None, "test", poll.registry(), WAKE).expect("sink");
+    assert!(sink.enable_splice(), "a pipe rinit alone writes");
+    assert!(sink.splice_target().is_some(), "idle: lines may be spliced");
+    let total = 20_000;
+    let mut next = 0;
+    while next < total && sink.try_push(&numbered(next)).is_ok() {
+        next += 1;
+    }
+    assert!(next < total, "never got Full");
+    assert!(
+        sink.splice_target().is_none(),
+        "bytes queued: no splicing past them"
+    );
+    let lines = reader(r);
+    while next < total {
+        wait_for_token(&mut poll, WAKE);
+        sink.drain();
+        while next < total && sink.try_push(&numbered(next)).is_ok() {
+            next += 1;
+        }
+    }
+    assert!(
+        sink.flush_blocking(Instant::now() + PATIENCE),
+        "flush timed out"
+    );
+    assert_eq!(sink.take_error(), None);
+    assert!(!sink.is_threaded());
+    drop(sink);
+    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
+    assert_eq!(got.len(), total);
+    for (i, line) in got.iter().enumerate() {
+        assert_eq!(format!("{line}\n").as_bytes(), numbered(i), "line {i}");
+    }
+}
+
+#[test]
+fn relay_sink_turns_threaded_when_the_fd_becomes_shared() {
+    let (r, w) = pipe(OFlag::empty());
+    let poll = Poll::new().expect("poll");
+    let sink = Sink::direct(w, SINK_CAPACITY, None, "test", poll.registry(), WAKE).expect("sink");
+    assert!(sink.enable_splice());
+    assert_eq!(sink.try_push(b"one\n"), Ok(()));
+    sink.set_shared();
+    assert!(sink.splice_target().is_none());
+    assert_eq!(sink.try_push(b"two\n"), Ok(()));
+    assert!(sink.is_threaded(), "a relay cannot keep writes atomic");
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+    drop(sink);
+    let got = reader(r).recv_timeout(PATIENCE).expect("reader finished");
+    assert_eq!(got, vec!["one".to_string(), "two".to_string()]);
+}
