@@ -180,3 +180,36 @@ fn two_programs_flooding_both_streams_in_raw_format_lose_nothing() {
     check(&by_program(&out, "stdout"), "stdout");
     check(&by_program(&err, "stderr"), "stderr");
 }
+
+#[test]
+fn an_inherit_program_and_a_logged_one_never_cut_each_others_lines() {
+    // flood-a writes rinit's own stdout directly (inherit), flood-bb goes
+    // through the multiplexer: rinit must keep its writes atomic then.
+    let mb = megabytes();
+    let mut config = String::from("[rinit]\nexit_when = \"all-done\"\n");
+    for (name, out) in [("flood-a", "inherit"), ("flood-bb", "log")] {
+        config += &format!(
+            "[[program]]\nname = \"{name}\"\ncommand = {}\nrestart = \"never\"\nstart_secs = 0\nstdout = \"{out}\"\nstderr = \"null\"\n",
+            py_command("flood.py", &[name, mb, "0"])
+        );
+    }
+    let (mut run, out, err) = start_collected("flood-inherit", &config, &[]);
+    let status = run.wait(Duration::from_secs(100));
+    let out = out.wait_eof(common::WAIT);
+    let err = err.wait_eof(common::WAIT);
+    assert_eq!(status.code(), Some(0), "{}", String::from_utf8_lossy(&err));
+    let mut direct: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    let mut logged = Vec::new();
+    for line in out.split_inclusive(|&b| b == b'\n') {
+        assert!(line.ends_with(b"\n"), "unterminated tail");
+        if line.starts_with(b"flood-a stdout ") {
+            let body = line.strip_suffix(b"\n").unwrap().to_vec();
+            direct.entry("flood-a".into()).or_default().push(body);
+        } else {
+            logged.extend_from_slice(line);
+        }
+    }
+    let mut logged = reassemble(&logged, "stdout");
+    logged.extend(direct);
+    check(&logged, "stdout");
+}
