@@ -186,11 +186,7 @@ impl LogMux {
     /// Where whole lines of `stream` may be spliced now, bypassing the
     /// formatter: raw format only (its output is the input), nothing
     /// waiting in the output or in `source`'s assembler.
-    pub fn splice_target(
-        &self,
-        source: SourceId,
-        stream: Stream,
-    ) -> Option<(std::os::fd::RawFd, usize)> {
+    pub fn splice_target(&self, source: SourceId, stream: Stream) -> Option<std::os::fd::RawFd> {
         if self.fmt.options().format != Format::Raw {
             return None;
         }
@@ -230,6 +226,15 @@ impl LogMux {
         match stream {
             Stream::Stdout => self.stdout.deliver(bytes),
             Stream::Stderr => self.stderr.deliver(bytes),
+        }
+    }
+
+    /// A splice found `stream`'s output full: hear (on the log token) when
+    /// it has room. False if that cannot be (read and queue instead).
+    pub fn wait_writable(&mut self, stream: Stream) -> bool {
+        match stream {
+            Stream::Stdout => self.stdout.sink.wait_writable(),
+            Stream::Stderr => self.stderr.sink.wait_writable(),
         }
     }
 

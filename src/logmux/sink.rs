@@ -214,11 +214,20 @@ impl Sink {
     }
 
     /// For a direct sink on a pipe that rinit alone writes, with nothing
-    /// queued: its fd and how many bytes surely fit in it now.
-    pub fn splice_target(&self) -> Option<(std::os::fd::RawFd, usize)> {
+    /// queued: its fd.
+    pub fn splice_target(&self) -> Option<std::os::fd::RawFd> {
         match &*self.inner.borrow() {
             Inner::Direct(d) => d.splice_target(),
             _ => None,
+        }
+    }
+
+    /// The fd was found full by a splice: register for its writability
+    /// (the loop's log token). False if it cannot be polled.
+    pub fn wait_writable(&self) -> bool {
+        match &mut *self.inner.borrow_mut() {
+            Inner::Direct(d) => d.wait_writable(),
+            _ => false,
         }
     }
 

@@ -401,19 +401,27 @@ impl Outputs {
                         Some(n) => want = n,
                         None => return,
                     }
-                } else if let Some((to, fit)) = self.mux.splice_target(mux_id, stream) {
-                    match sp.step(rx, to, fit, &mut self.buf[..room]) {
+                } else if let Some(to) = self.mux.splice_target(mux_id, stream) {
+                    match sp.step(rx, to, &mut self.buf[..room]) {
                         Step::Moved(cut) => {
                             self.mux.spliced(mux_id, stream, &self.buf[..cut]);
                             continue;
                         }
-                        Step::Rest { done, cut } => {
-                            self.mux.spliced(mux_id, stream, &self.buf[..cut]);
-                            let rest = read_exact(&pipe.rx, &mut self.buf[..cut - done]);
+                        Step::Rest { done, end } => {
+                            self.mux.spliced(mux_id, stream, &self.buf[..end]);
+                            let rest = read_exact(&pipe.rx, &mut self.buf[..end - done]);
                             self.mux.push_raw(stream, &self.buf[..rest]);
                             continue;
                         }
                         Step::Read(n) => want = n,
+                        Step::Full if self.mux.wait_writable(stream) => {
+                            // Its token fires when the output has room.
+                            if !self.stalled.contains(&token) {
+                                self.stalled.push(token);
+                            }
+                            return;
+                        }
+                        Step::Full => {}
                         Step::OutputFailed(e) => self.mux.splice_failed(stream, e),
                         Step::Empty => return,
                         Step::Off => {}

@@ -347,17 +347,17 @@ impl Direct {
         }
     }
 
-    /// Where lines may be spliced to now, and how many bytes surely fit:
-    /// only an idle pipe that rinit alone writes (see `mode::outputs`'s
-    /// splice path: bytes moved there must be whole lines, in order).
-    pub(super) fn splice_target(&self) -> Option<(RawFd, usize)> {
-        if self.relay.is_none() || self.shared || self.broken || self.unsupported {
-            return None;
-        }
-        if self.used() > 0 {
-            return None;
-        }
-        Some((self.fd, pipe_free(self.fd)?))
+    /// Where lines may be spliced to now: only an idle pipe that rinit
+    /// alone writes (see `mode::outputs`'s splice path: bytes moved there
+    /// must be whole lines, in order).
+    pub(super) fn splice_target(&self) -> Option<RawFd> {
+        let idle = self.used() == 0 && !self.broken && !self.unsupported;
+        (idle && self.relay.is_some() && !self.shared).then_some(self.fd)
+    }
+
+    pub(super) fn wait_writable(&mut self) -> bool {
+        self.arm();
+        self.registered
     }
 
     /// A splice to the fd failed with EPIPE/EBADF: as a failed write.

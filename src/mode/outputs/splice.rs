@@ -5,8 +5,11 @@
 //! can go as is. rinit still has to know where lines end (it must never
 //! move half a line, and `ctl logs` keeps a tail): it looks with tee(2)
 //! into a private pipe, which copies nothing, and reads that copy. Then:
-//! - whole lines that fit the output now are spliced (a pipe-to-pipe splice
-//!   moves page references under both pipes' locks: as whole as a write);
+//! - whole lines are spliced (a pipe-to-pipe splice moves page references
+//!   under both pipes' locks: as whole as a write); if the output takes
+//!   only part, the rest of the line it ended in is read and queued at
+//!   once (rinit alone writes that pipe, so nothing comes in between); if
+//!   it is full, the pipe waits, as a blocked write would;
 //! - an unfinished line, a line longer than `MAX_LINE`, or no room in the
 //!   output: the bytes are read as usual and go through the line assembler
 //!   (partial-line timer, splitting, the output queue), and the fast path
@@ -29,12 +32,14 @@ pub enum Step {
     Moved(usize),
     /// `n` bytes of the pipe must be read as usual (they are in the pipe).
     Read(usize),
-    /// Only `done` of the first `cut` bytes (copied in `buf`) were spliced:
-    /// the rest, still in the pipe, must be read and queued as is, at once,
-    /// to finish the line begun in the output.
-    Rest { done: usize, cut: usize },
+    /// The output took only `done` bytes, ending mid-line: the rest of
+    /// that line (up to `end`; copied in `buf`, still in the pipe) must be
+    /// read and queued as is, at once, to finish it.
+    Rest { done: usize, end: usize },
     /// The output failed (EPIPE...): read as usual, the sink discards.
     OutputFailed(Errno),
+    /// The output is full: leave the bytes in the pipe until it has room.
+    Full,
     /// Nothing in the pipe.
     Empty,
     /// Not possible here (a kernel or fd without tee/splice): read as usual.
@@ -57,9 +62,9 @@ impl Splicer {
         })
     }
 
-    /// One step for pipe `from`, whose lines go to `to` (the output fd,
-    /// `fit` bytes of room). `buf` receives a copy of what the pipe holds.
-    pub fn step(&mut self, from: RawFd, to: RawFd, fit: usize, buf: &mut [u8]) -> Step {
+    /// One step for pipe `from`, whose lines go to pipe `to`. `buf`
+    /// receives a copy of what `from` holds.
+    pub fn step(&mut self, from: RawFd, to: RawFd, buf: &mut [u8]) -> Step {
         if self.off {
             return Step::Off;
         }
@@ -72,13 +77,19 @@ impl Splicer {
             }
         };
         let data = &buf[..t];
-        let Some(cut) = whole_lines(data, fit) else {
+        let Some(cut) = whole_lines(data) else {
             return Step::Read(t);
         };
+        // The kernel moves as much as the output has room for.
         match splice_nonblock(from, to, cut) {
-            Ok(done) if done == cut => Step::Moved(cut),
-            Ok(0) | Err(Errno::EAGAIN) => Step::Read(t),
-            Ok(done) => Step::Rest { done, cut },
+            Ok(done) if done == cut || (done > 0 && data[done - 1] == b'\n') => Step::Moved(done),
+            // The output pipe is full: wait for room, as a blocked write
+            // would (a full pipe wakes its writers when read from).
+            Ok(0) | Err(Errno::EAGAIN) => Step::Full,
+            Ok(done) => {
+                let end = memchr::memchr(b'\n', &data[done..]).map_or(cut, |i| done + i + 1);
+                Step::Rest { done, end }
+            }
             Err(e @ (Errno::EPIPE | Errno::EBADF)) => {
                 if e == Errno::EPIPE {
                     crate::os::signals::expect_own_sigpipe();
@@ -142,12 +153,11 @@ impl Splicer {
     }
 }
 
-/// The bytes of `data` to splice: up to its last line end within `fit`,
-/// if no line in there is longer than `MAX_LINE` (those are split, by the
-/// assembler). `None`: read as usual.
-fn whole_lines(data: &[u8], fit: usize) -> Option<usize> {
-    let limit = data.len().min(fit);
-    let cut = memchr::memrchr(b'\n', &data[..limit])? + 1;
+/// The bytes of `data` to splice: up to its last line end, if no line in
+/// there is longer than `MAX_LINE` (those are split, by the assembler).
+/// `None`: read as usual.
+fn whole_lines(data: &[u8]) -> Option<usize> {
+    let cut = memchr::memrchr(b'\n', data)? + 1;
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', &data[..cut]) {
         if end - start > MAX_LINE {
@@ -163,17 +173,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn whole_lines_cut_at_the_last_line_end_within_room() {
-        assert_eq!(whole_lines(b"ab\ncd\nef", 100), Some(6));
-        assert_eq!(whole_lines(b"ab\ncd\nef", 5), Some(3));
-        assert_eq!(whole_lines(b"ab\ncd\n", 6), Some(6));
-        assert_eq!(whole_lines(b"abcdef", 100), None, "no line end");
-        assert_eq!(whole_lines(b"ab\ncd\n", 2), None, "no room for a line");
+    fn whole_lines_cut_at_the_last_line_end() {
+        assert_eq!(whole_lines(b"ab\ncd\nef"), Some(6));
+        assert_eq!(whole_lines(b"ab\ncd\n"), Some(6));
+        assert_eq!(whole_lines(b"abcdef"), None, "no line end");
         let mut long = vec![b'x'; MAX_LINE + 1];
         long.push(b'\n');
-        assert_eq!(whole_lines(&long, usize::MAX), None, "long lines are split");
+        assert_eq!(whole_lines(&long), None, "long lines are split");
         let mut ok = vec![b'x'; MAX_LINE];
         ok.push(b'\n');
-        assert_eq!(whole_lines(&ok, usize::MAX), Some(MAX_LINE + 1));
+        assert_eq!(whole_lines(&ok), Some(MAX_LINE + 1));
     }
 }
