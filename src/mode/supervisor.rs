@@ -11,7 +11,6 @@ use crate::core::supervisor::{Child, Supervisor};
 use crate::core::{ChildId, Event, Message};
 use crate::ctl::server::Server;
 use crate::event_loop::Runtime;
-use crate::os::spawn;
 use crate::os::users::UserDb;
 use mio::{Registry, Token};
 use std::collections::{BTreeMap, HashMap};
@@ -139,7 +138,7 @@ impl Runtime<Supervisor> for SupervisorRuntime {
             }
         }
         let program = launch.cmd.get_program().to_string_lossy().into_owned();
-        match spawn::spawn_command(launch.cmd, launch.setup) {
+        match launch.cmd.spawn(&launch.setup) {
             Ok(pid) => {
                 self.pids.insert(pid, id);
                 if let Some(src) = source {

@@ -7,11 +7,14 @@
 //! and SIGKILL/SIGSTOP. SIGTTIN/SIGTTOU are *ignored*, as tini does: after the
 //! child takes the terminal's foreground, a write by rinit to the TTY must not
 //! stop rinit (with a handler instead, the kernel would re-raise on every
-//! retried write). Children get both back to default in `spawn::child_setup`.
+//! retried write). Children get both back to default in `spawn::child_exec`.
 
 use signal_hook_mio::v1_0::Signals;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Bit `n - 1` set for each signal `n` rinit has installed a handler for.
+static HANDLERS: AtomicU64 = AtomicU64::new(0);
 
 /// The synchronous faults: raised by the faulting code itself, so they
 /// belong to rinit (a bug in rinit should crash it, not be forwarded), and
@@ -61,7 +64,16 @@ pub fn handled() -> Vec<i32> {
 /// Install the handlers; the returned `Signals` is a mio `Source`.
 pub fn take_in() -> io::Result<Signals> {
     ignore_tty_signals()?;
-    Signals::new(handled())
+    let signals = Signals::new(handled())?;
+    let mask = handled().iter().fold(0, |m, &s| m | 1u64 << (s - 1));
+    HANDLERS.fetch_or(mask, Ordering::Relaxed);
+    Ok(signals)
+}
+
+/// The signals rinit has installed a handler for (bit `n - 1` for signal
+/// `n`): a child spawned on rinit's memory resets them without asking.
+pub fn handler_mask() -> u64 {
+    HANDLERS.load(Ordering::Relaxed)
 }
 
 fn ignore_tty_signals() -> io::Result<()> {
