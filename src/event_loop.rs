@@ -9,8 +9,8 @@
 use crate::core::{Action, ChildId, Core, Event, Message};
 use crate::os;
 use crate::os::reap::Reaped;
+use crate::os::signals::Signals;
 use mio::{Events, Interest, Poll, Registry, Token};
-use signal_hook_mio::v1_0::Signals;
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
 use std::time::Instant;
