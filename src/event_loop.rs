@@ -165,6 +165,16 @@ impl EventLoop {
         actions: Vec<Action>,
         queue: &mut VecDeque<Event>,
     ) -> Option<u8> {
+        // Signals first: a shutdown or a stop should not wait for the lines
+        // that announce it (each one a write, or a writer thread's wake-up).
+        // Nothing else in a batch depends on them having been sent.
+        for action in &actions {
+            if let Action::Kill { target, signal } = *action
+                && let Err(e) = os::kill::send(target, signal)
+            {
+                log::warn!("unable to send signal {signal} to {target:?}: {e}");
+            }
+        }
         for message in core.take_messages() {
             runtime.log(message);
         }
@@ -173,11 +183,7 @@ impl EventLoop {
         for action in actions {
             match action {
                 Action::Spawn(id) => answers.push_back(runtime.spawn(core, id)),
-                Action::Kill { target, signal } => {
-                    if let Err(e) = os::kill::send(target, signal) {
-                        log::warn!("unable to send signal {signal} to {target:?}: {e}");
-                    }
-                }
+                Action::Kill { .. } => {}
                 Action::WatchGroup(pgid) => {
                     self.watched_groups.insert(pgid);
                     watch = true;
