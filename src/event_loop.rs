@@ -23,6 +23,9 @@ pub const SIGNALS: Token = Token(0);
 pub trait Runtime<C: Core> {
     /// Carry out `Action::Spawn`; returns `Spawned` or `SpawnFailed`.
     fn spawn(&mut self, core: &C, id: ChildId) -> Event;
+    /// The core's first actions (the first programs spawned) are done:
+    /// set-up that can wait until then goes here, off the start-up path.
+    fn started(&mut self) {}
     /// A source the runtime registered is ready.
     fn ready(&mut self, _token: Token, _now: Instant) {}
     /// A signal reached rinit (SIGCHLD excepted), before the core routes
@@ -96,6 +99,7 @@ impl EventLoop {
         if let Some(code) = self.perform(core, runtime, actions, &mut queue) {
             return Ok(code);
         }
+        runtime.started();
         loop {
             while let Some(event) = queue.pop_front() {
                 let actions = core.handle(event, Instant::now());

@@ -46,7 +46,7 @@ pub struct SupervisorRuntime {
 
 impl SupervisorRuntime {
     /// Set up the outputs, one log source per program instance and hook,
-    /// the env file and the control socket.
+    /// and the env file (the control socket comes in `started`).
     pub fn new(
         config: &Config,
         core: &Supervisor,
@@ -67,7 +67,6 @@ impl SupervisorRuntime {
             registry: registry.try_clone()?,
         };
         runtime.grow(core)?;
-        runtime.bind_control();
         Ok(runtime)
     }
 
@@ -152,6 +151,12 @@ impl Runtime<Supervisor> for SupervisorRuntime {
                 message: format!("{program}: {}", crate::os::strerror(&e)),
             },
         }
+    }
+
+    /// The control socket is bound once the first programs are on their
+    /// way: `rinit ctl` can wait a few tens of microseconds, they should not.
+    fn started(&mut self) {
+        self.bind_control();
     }
 
     fn ready(&mut self, token: Token, now: Instant) {
