@@ -21,8 +21,10 @@ pub const SIGNALS: Token = Token(0);
 /// The mode-specific side of the loop: how to start what the core names,
 /// and the I/O sources (pipes, sockets) the mode registered.
 pub trait Runtime<C: Core> {
-    /// Carry out `Action::Spawn`; returns `Spawned` or `SpawnFailed`.
-    fn spawn(&mut self, core: &C, id: ChildId) -> Event;
+    /// Carry out a batch's `Action::Spawn`s: one `Spawned` or
+    /// `SpawnFailed` per id, in order. (A batch starts its programs side
+    /// by side: see `os::spawn::spawn_all`.)
+    fn spawn(&mut self, core: &C, ids: &[ChildId]) -> Vec<Event>;
     /// The core's first actions (the first programs spawned) are done:
     /// set-up that can wait until then goes here, off the start-up path.
     fn started(&mut self) {}
@@ -184,18 +186,28 @@ impl EventLoop {
         }
         let mut answers = VecDeque::new();
         let mut watch = false;
+        // Consecutive spawns go to the runtime together; answers keep the
+        // actions' order.
+        let mut spawns = Vec::new();
         for action in actions {
             match action {
-                Action::Spawn(id) => answers.push_back(runtime.spawn(core, id)),
+                Action::Spawn(id) => spawns.push(id),
                 Action::Kill { .. } => {}
                 Action::WatchGroup(pgid) => {
                     self.watched_groups.insert(pgid);
                     watch = true;
                 }
-                Action::Exit(code) => return Some(code),
-                Action::LoadConfig => answers.extend(runtime.load_config()),
+                Action::Exit(code) => {
+                    spawn_batch(core, runtime, &mut spawns, &mut answers);
+                    return Some(code);
+                }
+                Action::LoadConfig => {
+                    spawn_batch(core, runtime, &mut spawns, &mut answers);
+                    answers.extend(runtime.load_config());
+                }
             }
         }
+        spawn_batch(core, runtime, &mut spawns, &mut answers);
         if watch {
             // Most groups are already empty when their leader dies: answer
             // now, so that case costs no signal.
@@ -215,6 +227,19 @@ impl EventLoop {
             queue.push_back(Event::GroupEmpty { pgid });
             false
         });
+    }
+}
+
+/// Hand the spawns gathered so far to the runtime, as one batch.
+fn spawn_batch<C: Core, R: Runtime<C>>(
+    core: &C,
+    runtime: &mut R,
+    spawns: &mut Vec<ChildId>,
+    answers: &mut VecDeque<Event>,
+) {
+    if !spawns.is_empty() {
+        answers.extend(runtime.spawn(core, spawns));
+        spawns.clear();
     }
 }
 

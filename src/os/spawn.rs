@@ -33,6 +33,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 mod child;
+mod raw;
 
 /// How the child is detached from rinit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,8 +181,20 @@ impl Command {
     /// exec'd, or why it could not (errno of the first failing step: the
     /// exec's own, a chdir's, a setuid's...).
     pub fn spawn(self, setup: &ChildSetup) -> io::Result<i32> {
-        child::Plan::new(self, setup)?.run()
+        spawn_all(vec![(self, setup)])
+            .pop()
+            .unwrap_or(Err(io::ErrorKind::Other.into()))
     }
+}
+
+/// Start several programs at once: their execs overlap (see `child`).
+/// Each answer is what [`Command::spawn`] would have said, in order.
+pub fn spawn_all(batch: Vec<(Command, &ChildSetup)>) -> Vec<io::Result<i32>> {
+    let plans = batch
+        .into_iter()
+        .map(|(cmd, setup)| child::Plan::new(cmd, setup))
+        .collect();
+    child::run_all(plans)
 }
 
 /// Spawn `argv` (argv[0] searched in PATH) with rinit's stdio and environment.

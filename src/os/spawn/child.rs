@@ -1,23 +1,32 @@
 //! The clone and the child's side of it: everything prepared in a `Plan`
 //! before the clone, then `child_main` on rinit's memory (raw syscalls on
 //! that plan only) until the exec.
+//!
+//! A batch of programs is cloned one after the other without waiting for
+//! each exec (`CLONE_VM` without `CLONE_VFORK`, where `raw` has the
+//! syscalls for it): their execs run side by side, on both cores of a
+//! small machine, instead of one after the other. The parent then waits
+//! for all of them at once on a CLOEXEC pipe: end-of-file once every child
+//! has exec'd or exited, and an `(index, errno)` record from each child
+//! that failed. So `spawn` still answers synchronously, per program.
 
+use super::raw::{self, CONCURRENT};
 use super::{ChildSetup, Command, Isolation, Stdio};
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, OsStr, OsString, c_int, c_void};
-use std::io;
+use std::io::{self, Read};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The shell glibc's `execvp` hands a file without a magic number.
 const SHELL: &CStr = c"/bin/sh";
 /// PATH when the environment has none (glibc's `_CS_PATH`).
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
-/// The child's stack. It needs little (a few frames of plain syscalls);
-/// it lives in the parent's frame, which is suspended meanwhile.
+/// Each child's stack. It needs little (a few frames of plain syscalls);
+/// a guard page below it turns an overflow into the child's SIGSEGV.
 const CHILD_STACK: usize = 32 * 1024;
+const PAGE: usize = 4096;
 
 /// Everything the child reads, owned by the parent until the clone returns.
 pub(super) struct Plan {
@@ -130,75 +139,215 @@ impl Plan {
             reset,
         })
     }
+}
 
-    pub(super) fn run(mut self) -> io::Result<i32> {
-        let error = AtomicI32::new(0);
-        let mut stack = MaybeUninit::<[u8; CHILD_STACK]>::uninit();
-        let mut child = Child {
-            plan: &mut self,
-            error: &error,
-            mask: [0; SIGSET_WORDS],
-        };
-        // SAFETY: rt_sigprocmask with a full set and an out-pointer to a
-        // buffer of the kernel's sigset size: blocks everything (glibc's
-        // internal signals included) in this thread until restored below.
-        let blocked = unsafe {
-            let all = [!0u64; SIGSET_WORDS];
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                all.as_ptr(),
-                child.mask.as_mut_ptr(),
-                SIGSET_BYTES,
-            )
-        };
-        if blocked < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let top = {
-            let base = stack.as_mut_ptr() as usize;
-            (base + CHILD_STACK) & !15
-        };
-        // SAFETY: `child_main` only reads `child` (prepared above, alive
-        // until this frame returns) and stores into `error`; it runs on
-        // `stack`, which nothing else uses, while this thread is suspended
-        // (CLONE_VFORK) until the child has exec'd or exited.
+/// Start every plan (an `Err` stays as it is); answers in the same order.
+pub(super) fn run_all(plans: Vec<io::Result<Plan>>) -> Vec<io::Result<i32>> {
+    let mut plans = plans;
+    let count = plans.iter().filter(|p| p.is_ok()).count();
+    let mut results: Vec<io::Result<i32>> = Vec::with_capacity(plans.len());
+    if count == 0 {
+        return plans.into_iter().map(|p| p.map(|_| 0)).collect();
+    }
+    let setup = Pipe::new().and_then(|pipe| Ok((pipe, Stacks::new(count)?)));
+    let (pipe, stacks) = match setup {
+        Ok(s) => s,
+        Err(e) => return fail_all(plans, &e),
+    };
+    // Every child's view, complete before the first clone: the children
+    // keep pointers into this vector.
+    let mut mask = [0u64; SIGSET_WORDS];
+    let mut children: Vec<(usize, Child)> = plans
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(i, p)| p.as_mut().ok().map(|plan| (i, plan)))
+        .map(|(i, plan)| {
+            let child = Child {
+                plan: plan as *mut Plan,
+                index: i as u32,
+                report: pipe.write.as_raw_fd(),
+                mask: [0; SIGSET_WORDS],
+            };
+            (i, child)
+        })
+        .collect();
+    // SAFETY: rt_sigprocmask with a full set and an out-pointer of the
+    // kernel's sigset size: everything (glibc's internal signals included)
+    // stays blocked in this thread until restored below, so each child
+    // starts with all signals blocked until it has reset their handlers.
+    let blocked = unsafe {
+        let all = [!0u64; SIGSET_WORDS];
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            all.as_ptr(),
+            mask.as_mut_ptr(),
+            SIGSET_BYTES,
+        )
+    };
+    if blocked < 0 {
+        return fail_all(plans, &io::Error::last_os_error());
+    }
+    let flags = libc::CLONE_VM | libc::SIGCHLD | if CONCURRENT { 0 } else { libc::CLONE_VFORK };
+    // A pid per plan; those whose plan failed are never looked at.
+    let mut pids: Vec<io::Result<i32>> = (0..plans.len()).map(|_| Ok(0)).collect();
+    for (k, (i, child)) in children.iter_mut().enumerate() {
+        child.mask = mask;
+        // SAFETY: `child_main` reads `child` and its plan, both alive and
+        // unchanged until every child has exec'd or exited (the pipe's
+        // end-of-file below); it runs on its own stack, which nothing
+        // else uses, and makes raw syscalls only (no errno, no TLS).
         let pid = unsafe {
             libc::clone(
                 child_main,
-                top as *mut c_void,
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-                (&raw mut child).cast::<c_void>(),
+                stacks.top(k),
+                flags,
+                (child as *mut Child).cast::<c_void>(),
             )
         };
-        let clone_err = io::Error::last_os_error();
-        // SAFETY: restores the mask saved above.
+        pids[*i] = if pid < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(pid)
+        };
+    }
+    // SAFETY: restores the mask saved above.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            mask.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+            SIGSET_BYTES,
+        );
+    }
+    let failures = pipe.wait();
+    drop(stacks);
+    for (i, plan) in plans.into_iter().enumerate() {
+        let pid = std::mem::replace(&mut pids[i], Ok(0));
+        let result = plan
+            .and(pid)
+            .and_then(|pid| match failures.get(&(i as u32)) {
+                Some(&errno) => {
+                    reap(pid);
+                    Err(io::Error::from_raw_os_error(errno))
+                }
+                None => Ok(pid),
+            });
+        results.push(result);
+    }
+    results
+}
+
+/// Every plan fails with `e` (or its own error).
+fn fail_all(plans: Vec<io::Result<Plan>>, e: &io::Error) -> Vec<io::Result<i32>> {
+    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+    plans
+        .into_iter()
+        .map(|p| p.and(Err(io::Error::from_raw_os_error(errno))))
+        .collect()
+}
+
+/// A child that failed before its exec has exited: reap it now, as std
+/// does, so the reaper never sees a program that never ran.
+fn reap(pid: i32) {
+    loop {
+        // SAFETY: plain syscall on our own child.
+        let r = unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        if r >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
+}
+
+/// The children's report pipe (both ends CLOEXEC: every child's copy of
+/// the write end closes at its exec or exit).
+struct Pipe {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+impl Pipe {
+    fn new() -> io::Result<Pipe> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two fds into the array.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: both fds are new and ours.
         unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                child.mask.as_ptr(),
-                std::ptr::null_mut::<u64>(),
-                SIGSET_BYTES,
+            Ok(Pipe {
+                read: OwnedFd::from_raw_fd(fds[0]),
+                write: OwnedFd::from_raw_fd(fds[1]),
+            })
+        }
+    }
+
+    /// Close our write end, then read to end-of-file (every child has
+    /// exec'd or exited): the errno of each child that failed, by index.
+    fn wait(self) -> BTreeMap<u32, i32> {
+        drop(self.write);
+        let mut bytes = Vec::new();
+        // read_to_end retries EINTR; any other error ends the wait like
+        // end-of-file would (with what was read so far).
+        let _ = std::fs::File::from(self.read).read_to_end(&mut bytes);
+        bytes
+            .chunks_exact(8)
+            .map(|r| {
+                let index = u32::from_ne_bytes([r[0], r[1], r[2], r[3]]);
+                let errno = i32::from_ne_bytes([r[4], r[5], r[6], r[7]]);
+                (index, errno)
+            })
+            .collect()
+    }
+}
+
+/// One mapping holding each child's stack above a guard page.
+struct Stacks {
+    base: *mut c_void,
+    len: usize,
+}
+
+impl Stacks {
+    fn new(count: usize) -> io::Result<Stacks> {
+        let len = count * (PAGE + CHILD_STACK);
+        // SAFETY: a fresh anonymous private mapping; the guard pages are
+        // within it.
+        unsafe {
+            let base = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                -1,
+                0,
             );
-        }
-        if pid < 0 {
-            return Err(clone_err);
-        }
-        let errno = error.load(Ordering::Acquire);
-        if errno != 0 {
-            // It has exited (that is what woke us): reap it now, as std
-            // does, so the reaper never sees a program that never ran.
-            loop {
-                // SAFETY: plain syscall on our own child.
-                let r = unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-                if r >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                    break;
+            if base == libc::MAP_FAILED {
+                return Err(io::Error::last_os_error());
+            }
+            let stacks = Stacks { base, len };
+            for k in 0..count {
+                let guard = base.cast::<u8>().add(k * (PAGE + CHILD_STACK));
+                if libc::mprotect(guard.cast(), PAGE, libc::PROT_NONE) < 0 {
+                    return Err(io::Error::last_os_error());
                 }
             }
-            return Err(io::Error::from_raw_os_error(errno));
+            Ok(stacks)
         }
-        Ok(pid)
+    }
+
+    /// The top of stack `k` (stacks grow down), 16-byte aligned.
+    fn top(&self, k: usize) -> *mut c_void {
+        let end = self.base as usize + (k + 1) * (PAGE + CHILD_STACK);
+        (end & !15) as *mut c_void
+    }
+}
+
+impl Drop for Stacks {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`, once no child
+        // runs on it any more.
+        unsafe { libc::munmap(self.base, self.len) };
     }
 }
 
@@ -260,69 +409,100 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// What `child_main` gets: the plan, where to report, the mask to restore.
-struct Child<'a> {
-    plan: &'a mut Plan,
-    error: &'a AtomicI32,
+/// What `child_main` gets: its plan, its index in the batch, where to
+/// report a failure, the signal mask to restore before the exec.
+struct Child {
+    plan: *mut Plan,
+    index: u32,
+    report: RawFd,
     mask: [u64; SIGSET_WORDS],
 }
 
 /// The child's whole life: set up, exec, or report and exit.
 extern "C" fn child_main(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` is the `Child` the parent passed to clone; the parent
-    // is suspended and keeps it alive until we exec or exit.
-    let child = unsafe { &mut *arg.cast::<Child>() };
-    let errno = child_exec(child.plan, &child.mask);
-    child.error.store(errno.max(1), Ordering::Release);
-    // SAFETY: leaves without running anything of rinit's (no atexit, no
-    // flush of buffers that belong to the parent).
-    unsafe { libc::_exit(127) }
+    // SAFETY: `arg` is the `Child` the parent passed to clone, and its plan
+    // is the parent's, both kept alive and unchanged until we exec or exit;
+    // only this child writes to its plan (`sh_argv`).
+    let (child, plan) = unsafe {
+        let child = &*arg.cast::<Child>();
+        (child, &mut *child.plan)
+    };
+    let errno = child_exec(plan, &child.mask);
+    let mut record = [0u8; 8];
+    record[..4].copy_from_slice(&child.index.to_ne_bytes());
+    record[4..].copy_from_slice(&errno.max(1).to_ne_bytes());
+    // SAFETY: writes the 8 bytes above to the report pipe (one write of
+    // less than PIPE_BUF: never interleaved with another child's).
+    let _ = unsafe {
+        sys(
+            libc::SYS_write,
+            &[child.report as usize, record.as_ptr() as usize, 8],
+        )
+    };
+    raw::exit_group(127)
 }
 
-fn errno() -> i32 {
-    io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
+/// A raw syscall with up to six arguments.
+///
+/// # Safety
+/// As [`raw::syscall`].
+unsafe fn sys(n: std::ffi::c_long, args: &[usize]) -> Result<usize, i32> {
+    let mut a = [0usize; 6];
+    a[..args.len()].copy_from_slice(args);
+    // SAFETY: the caller's.
+    unsafe { raw::syscall(n, a) }
 }
 
 /// Runs in the child, on rinit's memory: raw syscalls on prepared data
 /// only. Returns only on failure, with the errno to report.
 fn child_exec(plan: &mut Plan, mask: &[u64; SIGSET_WORDS]) -> i32 {
-    // SAFETY: each call is a plain syscall (or glibc's thin wrapper around
-    // one) on fds, strings and arrays prepared before the clone and kept
-    // alive by the suspended parent. Nothing allocates, locks, or touches
-    // state another rinit thread uses.
+    // SAFETY: each call is a raw syscall on fds, strings and arrays prepared
+    // before the clone and kept alive by the parent. Nothing allocates,
+    // locks, or touches memory another rinit thread uses (not even errno).
+    unsafe { child_steps(plan, mask) }
+        .err()
+        .unwrap_or(libc::EIO)
+}
+
+/// `child_exec`'s steps; `Err(errno)` from the first that fails.
+///
+/// # Safety
+/// Only in a child made by `run_all`, on its plan.
+unsafe fn child_steps(plan: &mut Plan, mask: &[u64; SIGSET_WORDS]) -> Result<(), i32> {
+    // SAFETY: for every `sys` below, the arguments are fds, ids, and
+    // pointers to strings, arrays and structs that outlive the call.
     unsafe {
         for (target, &fd) in plan.stdio_fds.iter().enumerate() {
-            if fd >= 0 && libc::dup2(fd, target as c_int) < 0 {
-                return errno();
+            if fd >= 0 {
+                // fd > 2 >= target, so dup3 (aarch64 has no dup2) cannot
+                // meet its EINVAL for equal fds.
+                sys(libc::SYS_dup3, &[fd as usize, target, 0])?;
             }
         }
-        if let Some(dir) = &plan.cwd
-            && libc::chdir(dir.as_ptr()) < 0
-        {
-            return errno();
+        if let Some(dir) = &plan.cwd {
+            sys(libc::SYS_chdir, &[dir.as_ptr() as usize])?;
         }
         match plan.isolation {
             Isolation::Session => {
-                if libc::setsid() < 0 {
-                    return errno();
-                }
+                sys(libc::SYS_setsid, &[])?;
             }
             Isolation::ProcessGroup { foreground } => {
-                if libc::setpgid(0, 0) < 0 {
-                    return errno();
-                }
+                sys(libc::SYS_setpgid, &[0, 0])?;
                 // Done here, in the child, as tini does: if rinit runs
                 // under another init doing the same, doing it in the parent
                 // could race and leave the real child in the background.
                 // SIGTTOU is still ignored at this point, so a background
-                // caller is not stopped.
-                if foreground && libc::tcsetpgrp(0, libc::getpgrp()) < 0 {
-                    let e = errno();
+                // caller is not stopped. (tcsetpgrp(0, getpgrp()).)
+                if foreground {
+                    let pgrp = sys(libc::SYS_getpgid, &[0])? as libc::pid_t;
+                    let set = sys(
+                        libc::SYS_ioctl,
+                        &[0, libc::TIOCSPGRP as usize, &raw const pgrp as usize],
+                    );
                     // No TTY on stdin (ENOTTY), or no such device (ENXIO): fine.
-                    if e != libc::ENOTTY && e != libc::ENXIO {
-                        return e;
+                    match set {
+                        Err(libc::ENOTTY) | Err(libc::ENXIO) | Ok(_) => {}
+                        Err(e) => return Err(e),
                     }
                 }
             }
@@ -332,15 +512,15 @@ fn child_exec(plan: &mut Plan, mask: &[u64; SIGSET_WORDS]) -> i32 {
             // the uid is dropped the other two can no longer be changed.
             // Raw syscalls: glibc's wrappers would make rinit's other
             // threads (which share this memory) change ids too.
-            if libc::syscall(libc::SYS_setgroups, plan.groups.len(), plan.groups.as_ptr()) < 0
-                || libc::syscall(libc::SYS_setgid, gid) < 0
-                || libc::syscall(libc::SYS_setuid, uid) < 0
-            {
-                return errno();
-            }
+            sys(
+                libc::SYS_setgroups,
+                &[plan.groups.len(), plan.groups.as_ptr() as usize],
+            )?;
+            sys(libc::SYS_setgid, &[gid as usize])?;
+            sys(libc::SYS_setuid, &[uid as usize])?;
         }
         if let Some(mask) = plan.umask {
-            libc::umask(mask as libc::mode_t);
+            sys(libc::SYS_umask, &[mask as usize])?;
         }
         // Every handler back to default (rinit's would run on rinit's
         // memory, and TTIN/TTOU/PIPE must not stay ignored); ignored
@@ -357,14 +537,11 @@ fn child_exec(plan: &mut Plan, mask: &[u64; SIGSET_WORDS]) -> i32 {
             }
             if plan.reset & bit(sig) == 0 {
                 let mut old = MaybeUninit::<KernelSigaction>::zeroed();
-                if libc::syscall(
+                let asked = sys(
                     libc::SYS_rt_sigaction,
-                    sig,
-                    std::ptr::null::<KernelSigaction>(),
-                    old.as_mut_ptr(),
-                    SIGSET_BYTES,
-                ) < 0
-                {
+                    &[sig as usize, 0, old.as_mut_ptr() as usize, SIGSET_BYTES],
+                );
+                if asked.is_err() {
                     continue;
                 }
                 let handler = old.assume_init().handler;
@@ -372,38 +549,38 @@ fn child_exec(plan: &mut Plan, mask: &[u64; SIGSET_WORDS]) -> i32 {
                     continue;
                 }
             }
-            if libc::syscall(
+            sys(
                 libc::SYS_rt_sigaction,
-                sig,
-                &raw const dfl,
-                std::ptr::null_mut::<KernelSigaction>(),
-                SIGSET_BYTES,
-            ) < 0
-            {
-                return errno();
-            }
+                &[sig as usize, &raw const dfl as usize, 0, SIGSET_BYTES],
+            )?;
         }
-        if libc::syscall(
+        sys(
             libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK,
-            mask.as_ptr(),
-            std::ptr::null_mut::<u64>(),
-            SIGSET_BYTES,
-        ) < 0
-        {
-            return errno();
-        }
+            &[
+                libc::SIG_SETMASK as usize,
+                mask.as_ptr() as usize,
+                0,
+                SIGSET_BYTES,
+            ],
+        )?;
         // execvp's rules (glibc posix/execvpe.c).
-        let envp = plan.envp_ptrs.as_ptr();
+        let argv = plan.argv_ptrs.as_ptr() as usize;
+        let envp = plan.envp_ptrs.as_ptr() as usize;
         let mut eacces = false;
         let mut last = libc::ENOENT;
         for path in &plan.candidates {
-            libc::execve(path.as_ptr(), plan.argv_ptrs.as_ptr(), envp);
-            last = errno();
-            if last == libc::ENOEXEC {
-                plan.sh_argv[1] = path.as_ptr();
-                libc::execve(SHELL.as_ptr(), plan.sh_argv.as_ptr(), envp);
-                last = errno();
+            let path = path.as_ptr();
+            last = sys(libc::SYS_execve, &[path as usize, argv, envp])
+                .err()
+                .unwrap_or(0);
+            if last == libc::ENOEXEC
+                && let Some(slot) = plan.sh_argv.get_mut(1)
+            {
+                *slot = path;
+                let sh_argv = plan.sh_argv.as_ptr() as usize;
+                last = sys(libc::SYS_execve, &[SHELL.as_ptr() as usize, sh_argv, envp])
+                    .err()
+                    .unwrap_or(0);
             }
             match last {
                 libc::EACCES => eacces = true,
@@ -413,10 +590,10 @@ fn child_exec(plan: &mut Plan, mask: &[u64; SIGSET_WORDS]) -> i32 {
                 | libc::ENODEV
                 | libc::EHOSTDOWN
                 | libc::ETIMEDOUT => {}
-                _ => return last,
+                _ => return Err(last),
             }
         }
-        if eacces { libc::EACCES } else { last }
+        Err(if eacces { libc::EACCES } else { last })
     }
 }
 
