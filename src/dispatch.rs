@@ -201,7 +201,14 @@ fn run_supervisor(opts: &RunOptions, mut cfg: Config, env: Env) -> i32 {
             return 1;
         }
     };
-    finish(event_loop.run(&mut core, &mut runtime))
+    let code = finish(event_loop.run(&mut core, &mut runtime));
+    // rinit exits right after this: the runtime's `finish` has flushed
+    // every output and removed the control socket, and no destructor is
+    // left with anything to do that the kernel's exit does not do faster
+    // (closing a score of fds, waking log writer threads only to let them
+    // exit). Tearing it all down cost ~60 us of the shutdown.
+    std::mem::forget((event_loop, runtime, core, cfg));
+    code
 }
 
 fn finish(result: std::io::Result<u8>) -> i32 {

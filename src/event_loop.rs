@@ -9,8 +9,8 @@
 use crate::core::{Action, ChildId, Core, Event, Message};
 use crate::os;
 use crate::os::reap::Reaped;
+use crate::os::signals::Signals;
 use mio::{Events, Interest, Poll, Registry, Token};
-use signal_hook_mio::v1_0::Signals;
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
 use std::time::Instant;
@@ -21,8 +21,13 @@ pub const SIGNALS: Token = Token(0);
 /// The mode-specific side of the loop: how to start what the core names,
 /// and the I/O sources (pipes, sockets) the mode registered.
 pub trait Runtime<C: Core> {
-    /// Carry out `Action::Spawn`; returns `Spawned` or `SpawnFailed`.
-    fn spawn(&mut self, core: &C, id: ChildId) -> Event;
+    /// Carry out a batch's `Action::Spawn`s: one `Spawned` or
+    /// `SpawnFailed` per id, in order. (A batch starts its programs side
+    /// by side: see `os::spawn::spawn_all`.)
+    fn spawn(&mut self, core: &C, ids: &[ChildId]) -> Vec<Event>;
+    /// The core's first actions (the first programs spawned) are done:
+    /// set-up that can wait until then goes here, off the start-up path.
+    fn started(&mut self) {}
     /// A source the runtime registered is ready.
     fn ready(&mut self, _token: Token, _now: Instant) {}
     /// A signal reached rinit (SIGCHLD excepted), before the core routes
@@ -96,6 +101,7 @@ impl EventLoop {
         if let Some(code) = self.perform(core, runtime, actions, &mut queue) {
             return Ok(code);
         }
+        runtime.started();
         loop {
             while let Some(event) = queue.pop_front() {
                 let actions = core.handle(event, Instant::now());
@@ -165,27 +171,43 @@ impl EventLoop {
         actions: Vec<Action>,
         queue: &mut VecDeque<Event>,
     ) -> Option<u8> {
+        // Signals first: a shutdown or a stop should not wait for the lines
+        // that announce it (each one a write, or a writer thread's wake-up).
+        // Nothing else in a batch depends on them having been sent.
+        for action in &actions {
+            if let Action::Kill { target, signal } = *action
+                && let Err(e) = os::kill::send(target, signal)
+            {
+                log::warn!("unable to send signal {signal} to {target:?}: {e}");
+            }
+        }
         for message in core.take_messages() {
             runtime.log(message);
         }
         let mut answers = VecDeque::new();
         let mut watch = false;
+        // Consecutive spawns go to the runtime together; answers keep the
+        // actions' order.
+        let mut spawns = Vec::new();
         for action in actions {
             match action {
-                Action::Spawn(id) => answers.push_back(runtime.spawn(core, id)),
-                Action::Kill { target, signal } => {
-                    if let Err(e) = os::kill::send(target, signal) {
-                        log::warn!("unable to send signal {signal} to {target:?}: {e}");
-                    }
-                }
+                Action::Spawn(id) => spawns.push(id),
+                Action::Kill { .. } => {}
                 Action::WatchGroup(pgid) => {
                     self.watched_groups.insert(pgid);
                     watch = true;
                 }
-                Action::Exit(code) => return Some(code),
-                Action::LoadConfig => answers.extend(runtime.load_config()),
+                Action::Exit(code) => {
+                    spawn_batch(core, runtime, &mut spawns, &mut answers);
+                    return Some(code);
+                }
+                Action::LoadConfig => {
+                    spawn_batch(core, runtime, &mut spawns, &mut answers);
+                    answers.extend(runtime.load_config());
+                }
             }
         }
+        spawn_batch(core, runtime, &mut spawns, &mut answers);
         if watch {
             // Most groups are already empty when their leader dies: answer
             // now, so that case costs no signal.
@@ -205,6 +227,19 @@ impl EventLoop {
             queue.push_back(Event::GroupEmpty { pgid });
             false
         });
+    }
+}
+
+/// Hand the spawns gathered so far to the runtime, as one batch.
+fn spawn_batch<C: Core, R: Runtime<C>>(
+    core: &C,
+    runtime: &mut R,
+    spawns: &mut Vec<ChildId>,
+    answers: &mut VecDeque<Event>,
+) {
+    if !spawns.is_empty() {
+        answers.extend(runtime.spawn(core, spawns));
+        spawns.clear();
     }
 }
 

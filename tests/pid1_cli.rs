@@ -273,3 +273,80 @@ fn binary_is_statically_linked() {
         "{text}"
     );
 }
+
+/// `SigBlk` and `SigIgn` of the child, as `grep` reads them from its own
+/// /proc/self/status. Signals 32 and 33 are left out: glibc keeps them for
+/// itself (rinit never touches them) and the test runner, started through
+/// posix_spawn, may pass them on ignored.
+fn child_signal_sets(out: &Output) -> Vec<String> {
+    out.stdout_lines()
+        .iter()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| *k == "SigBlk" || *k == "SigIgn")
+        .map(|(k, v)| {
+            let set = u64::from_str_radix(v.trim(), 16).unwrap() & !(0b11 << 31);
+            format!("{k}: {set:016x}")
+        })
+        .collect()
+}
+
+#[test]
+fn the_child_starts_with_no_signal_blocked_or_ignored() {
+    // rinit started the way a shell starts a background job (INT and QUIT
+    // ignored), with USR1 ignored as well: rinit handles all three, and
+    // ignores TTIN/TTOU itself; the child gets every one back at default.
+    let mut c = Rinit::cmd(&[], &["grep", "^Sig", "/proc/self/status"]).command();
+    c.stdin(std::process::Stdio::null());
+    // SAFETY: `signal` is async-signal-safe; SIG_IGN installs no code.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut c, || {
+            for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGUSR1] {
+                libc::signal(sig, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+    let mut p = Proc::spawn(c, Mode::Pid1);
+    p.wait_exit(WAIT);
+    let out = p.output();
+    assert_eq!(out.code(), 0, "{out}");
+    assert_eq!(
+        child_signal_sets(&out),
+        ["SigBlk: 0000000000000000", "SigIgn: 0000000000000000"],
+        "{out}"
+    );
+}
+
+#[test]
+fn a_script_without_a_shebang_runs_through_sh_found_in_the_childs_path() {
+    // execvp's rules: the PATH searched is the one the child gets, and a
+    // file the kernel cannot exec (ENOEXEC) is run by /bin/sh.
+    let dir = TempDir::new("noshebang");
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let script = bin.join("rinit-test-noshebang");
+    std::fs::write(&script, "echo \"ran:$0:$*\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // An earlier PATH entry with a non-executable file of the same name is
+    // skipped (EACCES is remembered only if nothing else is found).
+    let first = dir.join("first");
+    std::fs::create_dir(&first).unwrap();
+    std::fs::write(first.join("rinit-test-noshebang"), "exit 9\n").unwrap();
+    let path = format!("{}:{}:/usr/bin:/bin", first.display(), bin.display());
+    let out = Rinit::cmd(&[], &["rinit-test-noshebang", "a", "b c"])
+        .env("PATH", &path)
+        .run();
+    assert_eq!(out.code(), 0, "{out}");
+    assert_eq!(
+        out.stdout_lines(),
+        [format!("ran:{}:a b c", script.display())],
+        "{out}"
+    );
+    // Only a non-executable candidate: 126, Permission denied (EACCES wins
+    // over the ENOENT of the later entries).
+    let out = Rinit::cmd(&[], &["rinit-test-noshebang"])
+        .env("PATH", &format!("{}:/usr/bin:/bin", first.display()))
+        .run();
+    assert_eq!(out.code(), 126, "{out}");
+    assert!(out.stderr.contains("Permission denied"), "{out}");
+}

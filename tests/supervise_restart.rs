@@ -256,6 +256,43 @@ command = "while :; do echo tick; sleep 0.05; done"
     );
 }
 
+#[test]
+fn a_file_that_is_not_executable_fails_to_spawn_with_permission_denied() {
+    let dir = TempDir::new("sup-noexec");
+    let file = dir.join("not-executable");
+    std::fs::write(&file, "#!/bin/sh\nexit 0\n").unwrap();
+    let cfg = write_config(
+        &dir,
+        &format!(
+            r#"
+[[program]]
+name = "noexec"
+command = [{}]
+start_secs = "200ms"
+backoff = "100ms"
+start_retries = 1
+
+[[program]]
+name = "other"
+command = "exec sleep 1000"
+"#,
+            qp(&file)
+        ),
+    );
+    let mut p = supervise(&cfg);
+    let first = expect_msg(&mut p, WAIT, "noexec: ");
+    assert_eq!(
+        first,
+        format!(
+            "error: noexec: unable to spawn: {}: Permission denied; giving up after 1 failed start",
+            file.display()
+        )
+    );
+    let (code, _) = stop_with(&mut p, libc::SIGTERM, WAIT);
+    let out = p.output();
+    assert_eq!(code, 0, "{out}");
+}
+
 fn critical_run(crit_command: &str, extra: &str) -> (Output, Duration) {
     let dir = TempDir::new("sup-critical");
     let cfg = write_config(

@@ -7,10 +7,10 @@
 //! and `#` comments ignored, one pair of matching quotes around the value
 //! removed; nothing else is interpreted (no `$` expansion, no escapes).
 
+use crate::os::spawn::Command;
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
-use std::process::Command;
 
 #[derive(Debug, Default)]
 pub struct EnvFile {

@@ -4,10 +4,9 @@
 
 use crate::config::{CommandLine, HookSpec, HookStage, OnFailure, ProcessSpec};
 use crate::core::program::Instance;
-use crate::os::spawn::{ChildSetup, Identity, Isolation};
+use crate::os::spawn::{ChildSetup, Command, Identity, Isolation, Stdio};
 use crate::os::users::UserDb;
 use std::ffi::OsString;
-use std::process::{Command, Stdio};
 
 /// A child ready to spawn. Its stdout/stderr are the caller's business.
 pub struct Launch {

@@ -18,13 +18,13 @@
 use crate::config::{Config, LogFormat, LogRotation, Output};
 use crate::logmux::file::FileTarget;
 use crate::logmux::{self, FormatOptions, LogMux, Sink, SourceId, Stream};
+use crate::os::spawn::Stdio;
 use mio::unix::pipe::{Receiver, Sender};
 use mio::{Interest, Registry, Token, Waker};
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

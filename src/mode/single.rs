@@ -13,7 +13,13 @@ pub struct SingleRuntime {
 }
 
 impl Runtime<SingleCommand> for SingleRuntime {
-    fn spawn(&mut self, _core: &SingleCommand, id: ChildId) -> Event {
+    fn spawn(&mut self, _core: &SingleCommand, ids: &[ChildId]) -> Vec<Event> {
+        ids.iter().map(|&id| self.spawn_one(id)).collect()
+    }
+}
+
+impl SingleRuntime {
+    fn spawn_one(&self, id: ChildId) -> Event {
         let setup = ChildSetup::isolated(Isolation::ProcessGroup { foreground: true });
         match os::spawn::spawn(&self.argv, setup) {
             Ok(pid) => Event::Spawned { id, pid },

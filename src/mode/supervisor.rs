@@ -11,7 +11,7 @@ use crate::core::supervisor::{Child, Supervisor};
 use crate::core::{ChildId, Event, Message};
 use crate::ctl::server::Server;
 use crate::event_loop::Runtime;
-use crate::os::spawn;
+use crate::os::spawn::{self, ChildSetup, Command};
 use crate::os::users::UserDb;
 use mio::{Registry, Token};
 use std::collections::{BTreeMap, HashMap};
@@ -47,7 +47,7 @@ pub struct SupervisorRuntime {
 
 impl SupervisorRuntime {
     /// Set up the outputs, one log source per program instance and hook,
-    /// the env file and the control socket.
+    /// and the env file (the control socket comes in `started`).
     pub fn new(
         config: &Config,
         core: &Supervisor,
@@ -73,7 +73,6 @@ impl SupervisorRuntime {
         }
         runtime.grow(core)?;
         runtime.outputs.start_splicing();
-        runtime.bind_control();
         Ok(runtime)
     }
 
@@ -103,6 +102,27 @@ impl SupervisorRuntime {
         Ok(())
     }
 
+    /// The command for child `id` (environment, stdio and all) and what to
+    /// remember about it once spawned, or why it cannot start.
+    fn prepare(&mut self, core: &Supervisor, id: ChildId) -> Result<(Command, Prepared), String> {
+        let mut launch = self.launch(core, id)?;
+        self.env_file.apply(&mut launch.cmd);
+        launch.apply_environment();
+        let source = self.sources.get(&id).copied();
+        if let Some(src) = source {
+            let (out, err) = self.outputs.stdio(src)?;
+            launch.cmd.stdout(out).stderr(err);
+        }
+        let program = launch.cmd.get_program().to_string_lossy().into_owned();
+        let prepared = Prepared {
+            id,
+            program,
+            source,
+            setup: launch.setup,
+        };
+        Ok((launch.cmd, prepared))
+    }
+
     fn launch(&mut self, core: &Supervisor, id: ChildId) -> Result<Launch, String> {
         let launch = match core.child(id) {
             Some(Child::Program(inst)) => launch::program(inst, &self.users)?,
@@ -114,50 +134,73 @@ impl SupervisorRuntime {
     }
 }
 
+/// A child about to be spawned, as the runtime needs it afterwards.
+struct Prepared {
+    id: ChildId,
+    program: String,
+    source: Option<LogSource>,
+    setup: ChildSetup,
+}
+
 impl Runtime<Supervisor> for SupervisorRuntime {
-    fn spawn(&mut self, core: &Supervisor, id: ChildId) -> Event {
+    fn spawn(&mut self, core: &Supervisor, ids: &[ChildId]) -> Vec<Event> {
         if let Err(e) = self.grow(core) {
-            return Event::SpawnFailed {
-                id,
-                errno: e.raw_os_error().unwrap_or(0),
-                message: format!("unable to set up output pipes: {e}"),
-            };
+            return ids
+                .iter()
+                .map(|&id| Event::SpawnFailed {
+                    id,
+                    errno: e.raw_os_error().unwrap_or(0),
+                    message: format!("unable to set up output pipes: {e}"),
+                })
+                .collect();
         }
-        let failed = |message: String| Event::SpawnFailed {
-            id,
-            errno: 0,
-            message,
-        };
-        let mut launch = match self.launch(core, id) {
-            Ok(l) => l,
-            Err(message) => return failed(message),
-        };
-        self.env_file.apply(&mut launch.cmd);
-        launch.apply_environment();
-        let source = self.sources.get(&id).copied();
-        if let Some(src) = source {
-            match self.outputs.stdio(src) {
-                Ok((out, err)) => {
-                    launch.cmd.stdout(out).stderr(err);
+        let mut answers: Vec<Option<Event>> = ids.iter().map(|_| None).collect();
+        let mut ready = Vec::new();
+        let mut cmds = Vec::new();
+        for (k, &id) in ids.iter().enumerate() {
+            match self.prepare(core, id) {
+                Ok((cmd, started)) => {
+                    cmds.push(cmd);
+                    ready.push((k, started));
                 }
-                Err(message) => return failed(message),
+                Err(message) => {
+                    answers[k] = Some(Event::SpawnFailed {
+                        id,
+                        errno: 0,
+                        message,
+                    })
+                }
             }
         }
-        let program = launch.cmd.get_program().to_string_lossy().into_owned();
-        match spawn::spawn_command(launch.cmd, launch.setup) {
-            Ok(pid) => {
-                self.pids.insert(pid, id);
-                if let Some(src) = source {
-                    self.outputs.attach(pid, src);
+        let batch = cmds
+            .into_iter()
+            .zip(ready.iter().map(|(_, s)| &s.setup))
+            .collect();
+        let results = spawn::spawn_all(batch);
+        for ((k, started), result) in ready.into_iter().zip(results) {
+            let id = started.id;
+            answers[k] = Some(match result {
+                Ok(pid) => {
+                    self.pids.insert(pid, id);
+                    if let Some(src) = started.source {
+                        self.outputs.attach(pid, src);
+                    }
+                    Event::Spawned { id, pid }
                 }
-                Event::Spawned { id, pid }
-            }
-            Err(e) => Event::SpawnFailed {
-                id,
-                errno: e.raw_os_error().unwrap_or(0),
-                message: format!("{program}: {}", crate::os::strerror(&e)),
-            },
+                Err(e) => Event::SpawnFailed {
+                    id,
+                    errno: e.raw_os_error().unwrap_or(0),
+                    message: format!("{}: {}", started.program, crate::os::strerror(&e)),
+                },
+            });
         }
+        answers.into_iter().flatten().collect()
+    }
+
+    /// The control socket is bound once the first programs are on their
+    /// way: `rinit ctl` can wait a few tens of microseconds, they should not.
+    fn started(&mut self) {
+        self.bind_control();
     }
 
     fn ready(&mut self, token: Token, now: Instant) {

@@ -3,10 +3,11 @@
 //! rinit is linked statically, so it must never call NSS (`getpwnam` and
 //! friends): static glibc would try to dlopen NSS modules that may not exist
 //! in the image. The parsers are pure functions over the file text; the only
-//! I/O is [`UserDb::read`], which treats a missing file as empty (a
-//! `FROM scratch` image has none).
+//! I/O is a [`UserDb::read`] database's first lookup, which treats a missing
+//! file as empty (a `FROM scratch` image has none).
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub const PASSWD_PATH: &str = "/etc/passwd";
 pub const GROUP_PATH: &str = "/etc/group";
@@ -76,26 +77,41 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && !name.starts_with(['#', '+', '-']) && !name.contains(char::is_whitespace)
 }
 
-/// The parsed user and group databases.
+/// The user and group databases. Read from the files on first lookup, not
+/// before: most configs name no user, and rinit's start-up should not pay
+/// for two files it never needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserDb {
-    pub users: Vec<User>,
-    pub groups: Vec<Group>,
+    /// `(passwd, group)` still to read; `None` once given or read.
+    files: Option<(PathBuf, PathBuf)>,
+    parsed: OnceLock<Parsed>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Parsed {
+    users: Vec<User>,
+    groups: Vec<Group>,
 }
 
 impl UserDb {
     pub fn from_text(passwd: &str, group: &str) -> Self {
         UserDb {
-            users: parse_passwd(passwd),
-            groups: parse_group(group),
+            files: None,
+            parsed: OnceLock::from(Parsed {
+                users: parse_passwd(passwd),
+                groups: parse_group(group),
+            }),
         }
     }
 
-    /// Reads both files; a missing or unreadable file counts as empty, so a
-    /// config naming a user then fails validation with a clear message.
+    /// Reads both files (at the first lookup); a missing or unreadable file
+    /// counts as empty, so a config naming a user then fails validation
+    /// with a clear message.
     pub fn read(passwd: &Path, group: &Path) -> Self {
-        let text = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        UserDb::from_text(&text(passwd), &text(group))
+        UserDb {
+            files: Some((passwd.to_path_buf(), group.to_path_buf())),
+            parsed: OnceLock::new(),
+        }
     }
 
     /// `/etc/passwd` and `/etc/group`.
@@ -103,15 +119,36 @@ impl UserDb {
         UserDb::read(Path::new(PASSWD_PATH), Path::new(GROUP_PATH))
     }
 
+    fn parsed(&self) -> &Parsed {
+        self.parsed.get_or_init(|| {
+            let text = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+            match &self.files {
+                Some((passwd, group)) => Parsed {
+                    users: parse_passwd(&text(passwd)),
+                    groups: parse_group(&text(group)),
+                },
+                None => Parsed::default(),
+            }
+        })
+    }
+
+    pub fn users(&self) -> &[User] {
+        &self.parsed().users
+    }
+
+    pub fn groups(&self) -> &[Group] {
+        &self.parsed().groups
+    }
+
     /// A user by name, or by numeric uid. A number with no passwd entry is
     /// still valid (as with `docker run --user 1000`): primary gid 0, home `/`.
     pub fn user(&self, spec: &str) -> Option<User> {
-        if let Some(u) = self.users.iter().find(|u| u.name == spec) {
+        if let Some(u) = self.users().iter().find(|u| u.name == spec) {
             return Some(u.clone());
         }
         let uid: u32 = spec.parse().ok()?;
         Some(
-            self.users
+            self.users()
                 .iter()
                 .find(|u| u.uid == uid)
                 .cloned()
@@ -127,7 +164,7 @@ impl UserDb {
 
     /// A group id by name, or a numeric gid (valid even with no entry).
     pub fn gid(&self, spec: &str) -> Option<u32> {
-        self.groups
+        self.groups()
             .iter()
             .find(|g| g.name == spec)
             .map(|g| g.gid)
@@ -139,7 +176,7 @@ impl UserDb {
     /// `initgroups` would compute, without NSS).
     pub fn supplementary_gids(&self, user: &str, primary: u32) -> Vec<u32> {
         let mut gids = vec![primary];
-        for g in &self.groups {
+        for g in self.groups() {
             if g.members.iter().any(|m| m == user) && !gids.contains(&g.gid) {
                 gids.push(g.gid);
             }
@@ -221,11 +258,26 @@ video:x:44:
     }
 
     #[test]
+    fn files_are_read_at_the_first_lookup_only() {
+        let dir = std::env::temp_dir().join(format!("rinit-users-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (passwd, group) = (dir.join("passwd"), dir.join("group"));
+        let db = UserDb::read(&passwd, &group);
+        std::fs::write(&passwd, PASSWD).unwrap();
+        std::fs::write(&group, GROUP).unwrap();
+        assert_eq!(db.user("app").map(|u| u.uid), Some(1000));
+        std::fs::write(&passwd, "").unwrap();
+        assert_eq!(db.user("app").map(|u| u.uid), Some(1000), "read once");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn missing_files_are_empty() {
         let db = UserDb::read(
             Path::new("/nonexistent/passwd"),
             Path::new("/nonexistent/group"),
         );
-        assert_eq!(db, UserDb::default());
+        assert!(db.users().is_empty() && db.groups().is_empty());
+        assert_eq!(db.user("root"), None);
     }
 }
