@@ -232,15 +232,18 @@ fn socket_path(o: &Opts, env: Env) -> PathBuf {
     if let Ok(cfg) = config::load(&path, env) {
         return cfg.global.control_socket;
     }
-    std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .and_then(|t| {
-            t.get("rinit")?
-                .get("control_socket")?
-                .as_str()
-                .map(PathBuf::from)
-        })
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let Ok(doc) = toml::de::DeTable::parse(&text) else {
+        return default;
+    };
+    fn get<'a, 'i>(t: &'a toml::de::DeTable<'i>, key: &str) -> Option<&'a toml::de::DeValue<'i>> {
+        t.iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(_, v)| v.get_ref())
+    }
+    get(doc.get_ref(), "rinit")
+        .and_then(|r| get(r.as_table()?, "control_socket"))
+        .and_then(|s| s.as_str().map(PathBuf::from))
         .unwrap_or(default)
 }
 
