@@ -7,6 +7,7 @@ pub mod pid1;
 pub mod reap;
 pub mod signals;
 pub mod spawn;
+pub mod startup;
 pub mod users;
 
 /// The bare strerror text of an OS error, without std's " (os error N)".
