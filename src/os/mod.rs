@@ -8,6 +8,7 @@ pub mod reap;
 pub mod signals;
 pub mod spawn;
 pub mod startup;
+pub mod thread;
 pub mod users;
 
 /// The bare strerror text of an OS error, without std's " (os error N)".
