@@ -175,8 +175,9 @@ fn run(args: &[OsString], env: Env) -> Result<(), Fail> {
             let reply = conn.ask(&request)?;
             let programs = reply.programs.unwrap_or_default();
             if o.json {
-                let text = serde_json::to_string(&programs).unwrap_or_default();
-                println!("{text}");
+                let mut text = Vec::new();
+                proto::write_statuses(&mut text, &programs);
+                println!("{}", String::from_utf8_lossy(&text));
             } else {
                 print!("{}", table(&programs));
             }
@@ -296,7 +297,7 @@ impl Conn {
         let mut line = String::new();
         match self.reader.read_line(&mut line) {
             Ok(0) => Ok(None),
-            Ok(_) => serde_json::from_str(&line)
+            Ok(_) => proto::parse_reply(line.as_bytes())
                 .map(Some)
                 .map_err(|e| self.unreachable(format!("unreadable reply ({e})"))),
             Err(e)
