@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use toml::de::DeTable;
 
 use super::diag::{Diagnostic, Source};
+use super::glob;
 use super::global::default_global;
 use super::model::{Config, HookStage};
 use super::raw::{Reader, Table};
@@ -165,24 +166,20 @@ fn parse(
 
 /// The files one include pattern names, sorted.
 fn resolve_glob(including: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
-    // The including file's directory is literal text: escape it so a
-    // directory named like a glob ("[prod]") cannot change the match.
-    let full_text = if Path::new(pattern).is_absolute() {
-        pattern.to_string()
-    } else {
-        let dir = including.parent().unwrap_or(Path::new("."));
-        let dir = glob::Pattern::escape(&dir.to_string_lossy());
-        if dir.is_empty() {
-            pattern.to_string()
-        } else {
-            format!("{dir}/{pattern}")
+    // Relative patterns start in the including file's directory, whose
+    // name is literal text: a directory named like a glob ("[prod]")
+    // cannot change the match.
+    let base = including.parent().filter(|d| !d.as_os_str().is_empty());
+    let shown = match base {
+        Some(dir) if !Path::new(pattern).is_absolute() => {
+            format!("{}/{pattern}", dir.to_string_lossy())
         }
+        _ => pattern.to_string(),
     };
-    let shown = Path::new(&full_text).display().to_string();
-    let entries = glob::glob(&full_text)
-        .map_err(|e| format!("invalid include pattern \"{pattern}\": {}", e.msg))?;
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
+    let shown = Path::new(&shown).display().to_string();
+    let mut found: Vec<PathBuf> = glob::glob(base, pattern)
+        .map_err(|msg| format!("invalid include pattern \"{pattern}\": {msg}"))?
+        .into_iter()
         .filter(|p| p.is_file())
         .collect();
     found.sort();

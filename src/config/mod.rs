@@ -7,6 +7,7 @@
 mod describe;
 mod diag;
 mod expand;
+mod glob;
 mod global;
 mod load;
 pub mod model;
