@@ -18,6 +18,7 @@ use super::model::{Config, HookStage};
 use super::raw::{Reader, Table};
 use super::sections::{FileContent, read_document};
 use super::validate::{FromFile, Merged, check};
+use crate::core::sort::{sort_by, sort_by_key};
 use crate::os::users::UserDb;
 
 /// The default places, in the order they are tried after `-c` and
@@ -119,14 +120,14 @@ pub fn load_with(
     diags.extend(check(&merged, users));
     if !diags.is_empty() {
         let rank = |d: &Diagnostic| sources.iter().position(|s| s.path == d.path);
-        diags.sort_by_key(|d| (rank(d), d.line, d.col));
+        sort_by_key(&mut diags, |d| (rank(d), d.line, d.col));
         return Err(diags);
     }
 
     // Start hooks run before programs, stop hooks after: keep each group in
     // file order.
     let mut hooks: Vec<_> = hooks.into_iter().map(|(_, h)| h.spec).collect();
-    hooks.sort_by_key(|h| h.stage == HookStage::Stop);
+    sort_by_key(&mut hooks, |h| h.stage == HookStage::Stop);
     Ok(Config {
         path: path.to_path_buf(),
         global: global.unwrap_or_else(default_global),
@@ -182,7 +183,7 @@ fn resolve_glob(including: &Path, pattern: &str) -> Result<Vec<PathBuf>, String>
         .into_iter()
         .filter(|p| p.is_file())
         .collect();
-    found.sort();
+    sort_by(&mut found, |a, b| a.cmp(b));
     let wildcard = pattern.contains(['*', '?', '[']);
     if found.is_empty() && !wildcard {
         return Err(format!("included file {shown} does not exist"));

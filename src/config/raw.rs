@@ -16,6 +16,7 @@ use super::diag::{Diagnostic, Source, suggest};
 use super::expand::expand;
 use super::model::CommandLine;
 use super::values;
+use crate::core::sort::sort_by_key;
 
 pub type Span = Range<usize>;
 pub type Value<'i> = Spanned<DeValue<'i>>;
@@ -49,7 +50,7 @@ impl<'a, 'i> Table<'a, 'i> {
                 value: v,
             })
             .collect();
-        entries.sort_by_key(|e| e.key_span.start);
+        sort_by_key(&mut entries, |e| e.key_span.start);
         Table { entries }
     }
 
