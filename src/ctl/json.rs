@@ -60,16 +60,25 @@ impl Value {
         }
     }
 
-    /// An integer within `min..=max`; `ty` names the Rust type for errors
+    /// An unsigned integer up to `max`; `ty` names the Rust type for errors
     /// ("u32", "usize", ...), as serde does.
-    pub fn to_int(&self, min: i64, max: u64, ty: &str) -> Result<i128, String> {
-        let n = match self {
-            Value::Number(n) if is_integer(n) => n,
-            v => return Err(v.invalid_type(ty)),
-        };
-        match n.parse::<i128>() {
-            Ok(i) if i >= i128::from(min) && i <= i128::from(max) => Ok(i),
-            _ => Err(format!("invalid value: integer `{n}`, expected {ty}")),
+    pub fn to_u64(&self, max: u64, ty: &str) -> Result<u64, String> {
+        let n = self.integer(ty)?;
+        match n.parse::<u64>() {
+            Ok(i) if i <= max => Ok(i),
+            _ => Err(out_of_range(n, ty)),
+        }
+    }
+
+    pub fn to_i32(&self) -> Result<i32, String> {
+        let n = self.integer("i32")?;
+        n.parse().map_err(|_| out_of_range(n, "i32"))
+    }
+
+    fn integer(&self, ty: &str) -> Result<&str, String> {
+        match self {
+            Value::Number(n) if is_integer(n) => Ok(n),
+            v => Err(v.invalid_type(ty)),
         }
     }
 
@@ -79,6 +88,10 @@ impl Value {
             v => Err(v.invalid_type("a sequence")),
         }
     }
+}
+
+fn out_of_range(n: &str, ty: &str) -> String {
+    format!("invalid value: integer `{n}`, expected {ty}")
 }
 
 fn is_integer(n: &str) -> bool {
@@ -513,7 +526,7 @@ mod tests {
         let obj = v(r#"{"n":300,"s":"x","f":1.5,"neg":-1}"#);
         let f = Fields(obj.as_object().unwrap());
         assert_eq!(
-            f.req("n", |v| v.to_int(0, 255, "u8")).unwrap_err(),
+            f.req("n", |v| v.to_u64(255, "u8")).unwrap_err(),
             "invalid value: integer `300`, expected u8"
         );
         assert_eq!(
@@ -521,7 +534,7 @@ mod tests {
             "invalid type: string \"x\", expected a boolean"
         );
         assert_eq!(
-            f.req("f", |v| v.to_int(0, 9, "usize")).unwrap_err(),
+            f.req("f", |v| v.to_u64(9, "usize")).unwrap_err(),
             "invalid type: floating point `1.5`, expected usize"
         );
         assert_eq!(

@@ -197,7 +197,7 @@ pub fn parse_reply(line: &[u8]) -> Result<Reply, String> {
     let value = json::parse(line)?;
     let f = fields(&value, "struct Reply")?;
     Ok(Reply {
-        v: f.req("v", |v| v.to_int(0, u32::MAX.into(), "u32"))? as u32,
+        v: f.req("v", |v| v.to_u64(u32::MAX.into(), "u32"))? as u32,
         ok: f.req("ok", Value::to_bool)?,
         error: f.opt("error", Value::to_str)?,
         details: f.get("details").map_or(Ok(Vec::new()), Value::to_strings)?,
@@ -225,21 +225,16 @@ fn list<T>(v: &Value, item: fn(&Value) -> Result<T, String>) -> Result<Vec<T>, S
 
 fn status_from(v: &Value) -> Result<InstanceStatus, String> {
     let f = fields(v, "struct InstanceStatus")?;
-    let u64_ = |v: &Value| v.to_int(0, u64::MAX, "u64").map(|n| n as u64);
+    let u64_ = |v: &Value| v.to_u64(u64::MAX, "u64");
     Ok(InstanceStatus {
         name: f.req("name", Value::to_str)?,
         program: f.req("program", Value::to_str)?,
         state: f.req("state", Value::to_str)?,
-        pid: f.opt("pid", |v| {
-            v.to_int(i32::MIN.into(), i32::MAX as u64, "i32")
-                .map(|n| n as i32)
-        })?,
+        pid: f.opt("pid", Value::to_i32)?,
         uptime_ms: f.opt("uptime_ms", u64_)?,
-        restarts: f.req("restarts", |v| v.to_int(0, u32::MAX.into(), "u32"))? as u32,
+        restarts: f.req("restarts", |v| v.to_u64(u32::MAX.into(), "u32"))? as u32,
         last_exit: f.opt("last_exit", Value::to_str)?,
-        last_exit_code: f.opt("last_exit_code", |v| {
-            v.to_int(0, 255, "u8").map(|n| n as u8)
-        })?,
+        last_exit_code: f.opt("last_exit_code", |v| v.to_u64(255, "u8").map(|n| n as u8))?,
         next_retry_ms: f.opt("next_retry_ms", u64_)?,
         autostart: f.req("autostart", Value::to_bool)?,
     })
@@ -314,11 +309,11 @@ pub fn parse_request(line: &[u8]) -> Result<Command, String> {
     };
     let f = Fields(members);
     let version = match f.get("v") {
-        Some(v) => v.to_int(0, u64::MAX, "u64").ok(),
+        Some(v) => v.to_u64(u64::MAX, "u64").ok(),
         None => None,
     };
     match version {
-        Some(v) if v == i128::from(VERSION) => {}
+        Some(v) if v == u64::from(VERSION) => {}
         Some(v) => {
             return Err(format!(
                 "unsupported protocol version {v} (this rinit speaks {VERSION})"
@@ -374,7 +369,7 @@ fn command(f: &Fields) -> Result<Command, String> {
             Command::Logs {
                 name: f.req("name", Value::to_str)?,
                 lines: f.opt("lines", |v| {
-                    v.to_int(0, usize::MAX as u64, "usize").map(|n| n as usize)
+                    v.to_u64(usize::MAX as u64, "usize").map(|n| n as usize)
                 })?,
                 follow: f.get("follow").map_or(Ok(false), Value::to_bool)?,
             }
