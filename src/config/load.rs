@@ -9,8 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use toml::de::DeTable;
-
 use super::diag::{Diagnostic, Source};
 use super::glob;
 use super::global::default_global;
@@ -150,7 +148,7 @@ fn parse(
     main: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> FileContent {
-    let doc = match DeTable::parse(&src.text) {
+    let doc = match super::toml::parse(&src.text) {
         Ok(doc) => doc,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
@@ -160,7 +158,7 @@ fn parse(
         }
     };
     let mut reader = Reader::new(src, env);
-    let content = read_document(&mut reader, &Table::new(doc.get_ref()), main);
+    let content = read_document(&mut reader, &Table::new(&doc), main);
     diags.append(&mut reader.diags);
     content
 }

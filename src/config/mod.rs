@@ -14,6 +14,7 @@ pub mod model;
 mod order;
 mod raw;
 mod sections;
+pub mod toml;
 mod validate;
 mod values;
 

@@ -234,15 +234,15 @@ fn socket_path(o: &Opts, env: Env) -> PathBuf {
         return cfg.global.control_socket;
     }
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let Ok(doc) = toml::de::DeTable::parse(&text) else {
+    let Ok(doc) = config::toml::parse(&text) else {
         return default;
     };
-    fn get<'a, 'i>(t: &'a toml::de::DeTable<'i>, key: &str) -> Option<&'a toml::de::DeValue<'i>> {
+    fn get<'a>(t: &'a config::toml::Table, key: &str) -> Option<&'a config::toml::Value> {
         t.iter()
             .find(|(k, _)| k.get_ref() == key)
             .map(|(_, v)| v.get_ref())
     }
-    get(doc.get_ref(), "rinit")
+    get(&doc, "rinit")
         .and_then(|r| get(r.as_table()?, "control_socket"))
         .and_then(|s| s.as_str().map(PathBuf::from))
         .unwrap_or(default)
