@@ -116,6 +116,8 @@ impl Formatter {
     }
 
     /// Append one program line, `\n` included, to `out`.
+    // Once per log line, from one call site: inlined even at opt-level z.
+    #[inline(always)]
     pub fn program_line(
         &self,
         out: &mut Vec<u8>,
