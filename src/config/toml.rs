@@ -3,7 +3,8 @@
 //! `DeTable::parse` builds it (same spans, same rules for tables defined
 //! twice, dotted keys and arrays of tables, same first error), without
 //! that crate's serde machinery and generic map, which cost the static
-//! binary ~40 kB. A test compares the two on a corpus.
+//! binary ~40 kB. A test compares the two on a corpus. One difference: a
+//! datetime's fields are not range-checked (see [`Parser::scalar`]).
 
 use std::fmt;
 use std::ops::Range;
@@ -452,13 +453,11 @@ impl Parser<'_, '_> {
         let value = match kind {
             ScalarKind::String => Value::String(decoded),
             ScalarKind::Boolean(b) => Value::Boolean(b),
-            ScalarKind::DateTime => {
-                if let Err(e) = decoded.parse::<toml_datetime::Datetime>() {
-                    self.errors
-                        .report_error(ParseError::new(e.to_string()).with_unexpected(event.span()));
-                }
-                Value::Datetime(decoded)
-            }
+            // Not checked further: rinit has no datetime settings, so any
+            // datetime in a config is refused anyway ("must be a string,
+            // not a datetime"); checking it here (toml_datetime) would only
+            // change which error is shown, for ~5 kB.
+            ScalarKind::DateTime => Value::Datetime(decoded),
             ScalarKind::Float => Value::Float(Float(decoded)),
             ScalarKind::Integer(radix) => Value::Integer(Integer {
                 digits: decoded,
@@ -800,13 +799,33 @@ mod tests {
         }
     }
 
+    fn has_datetime(t: &Table) -> bool {
+        fn value(v: &Value) -> bool {
+            match v {
+                Value::Datetime(_) => true,
+                Value::Array(a) => a.iter().any(|v| value(v.get_ref())),
+                Value::Table(t) => has_datetime(t),
+                _ => false,
+            }
+        }
+        t.iter().any(|(_, v)| value(v.get_ref()))
+    }
+
     fn compare(doc: &str) {
         match (parse(doc), DeTable::parse(doc)) {
             (Ok(mine), Ok(theirs)) => same_table(&mine, theirs.get_ref(), &format!("{doc:?}")),
+            // toml's first error is its datetime check's; ours comes later.
+            (Err(_), Err(theirs))
+                if ["invalid date", "invalid time"]
+                    .iter()
+                    .any(|w| theirs.message().starts_with(w)) => {}
             (Err(mine), Err(theirs)) => {
                 assert_eq!(mine.message(), theirs.message(), "{doc:?}");
                 assert_eq!(mine.span(), theirs.span(), "{doc:?}");
             }
+            // Datetimes are not range-checked here: toml refuses what
+            // rinit will refuse as "not a datetime" anyway.
+            (Ok(mine), Err(_)) if has_datetime(&mine) => {}
             (mine, theirs) => panic!("{doc:?}: mine {mine:?}, toml {theirs:?}"),
         }
     }
