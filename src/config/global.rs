@@ -194,6 +194,6 @@ fn read_signals(
         routes.retain(|(s, _)| *s != sig);
         routes.push((sig, route));
     }
-    routes.sort_by_key(|(s, _)| *s);
+    crate::core::sort::sort_by_key(&mut routes, |(s, _)| *s);
     routes
 }

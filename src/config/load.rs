@@ -9,14 +9,14 @@
 
 use std::path::{Path, PathBuf};
 
-use toml::de::DeTable;
-
 use super::diag::{Diagnostic, Source};
+use super::glob;
 use super::global::default_global;
 use super::model::{Config, HookStage};
 use super::raw::{Reader, Table};
 use super::sections::{FileContent, read_document};
 use super::validate::{FromFile, Merged, check};
+use crate::core::sort::{sort_by, sort_by_key};
 use crate::os::users::UserDb;
 
 /// The default places, in the order they are tried after `-c` and
@@ -118,14 +118,14 @@ pub fn load_with(
     diags.extend(check(&merged, users));
     if !diags.is_empty() {
         let rank = |d: &Diagnostic| sources.iter().position(|s| s.path == d.path);
-        diags.sort_by_key(|d| (rank(d), d.line, d.col));
+        sort_by_key(&mut diags, |d| (rank(d), d.line, d.col));
         return Err(diags);
     }
 
     // Start hooks run before programs, stop hooks after: keep each group in
     // file order.
     let mut hooks: Vec<_> = hooks.into_iter().map(|(_, h)| h.spec).collect();
-    hooks.sort_by_key(|h| h.stage == HookStage::Stop);
+    sort_by_key(&mut hooks, |h| h.stage == HookStage::Stop);
     Ok(Config {
         path: path.to_path_buf(),
         global: global.unwrap_or_else(default_global),
@@ -148,7 +148,7 @@ fn parse(
     main: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> FileContent {
-    let doc = match DeTable::parse(&src.text) {
+    let doc = match super::toml::parse(&src.text) {
         Ok(doc) => doc,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
@@ -158,34 +158,30 @@ fn parse(
         }
     };
     let mut reader = Reader::new(src, env);
-    let content = read_document(&mut reader, &Table::new(doc.get_ref()), main);
+    let content = read_document(&mut reader, &Table::new(&doc), main);
     diags.append(&mut reader.diags);
     content
 }
 
 /// The files one include pattern names, sorted.
 fn resolve_glob(including: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
-    // The including file's directory is literal text: escape it so a
-    // directory named like a glob ("[prod]") cannot change the match.
-    let full_text = if Path::new(pattern).is_absolute() {
-        pattern.to_string()
-    } else {
-        let dir = including.parent().unwrap_or(Path::new("."));
-        let dir = glob::Pattern::escape(&dir.to_string_lossy());
-        if dir.is_empty() {
-            pattern.to_string()
-        } else {
-            format!("{dir}/{pattern}")
+    // Relative patterns start in the including file's directory, whose
+    // name is literal text: a directory named like a glob ("[prod]")
+    // cannot change the match.
+    let base = including.parent().filter(|d| !d.as_os_str().is_empty());
+    let shown = match base {
+        Some(dir) if !Path::new(pattern).is_absolute() => {
+            format!("{}/{pattern}", dir.to_string_lossy())
         }
+        _ => pattern.to_string(),
     };
-    let shown = Path::new(&full_text).display().to_string();
-    let entries = glob::glob(&full_text)
-        .map_err(|e| format!("invalid include pattern \"{pattern}\": {}", e.msg))?;
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
+    let shown = Path::new(&shown).display().to_string();
+    let mut found: Vec<PathBuf> = glob::glob(base, pattern)
+        .map_err(|msg| format!("invalid include pattern \"{pattern}\": {msg}"))?
+        .into_iter()
         .filter(|p| p.is_file())
         .collect();
-    found.sort();
+    sort_by(&mut found, |a, b| a.cmp(b));
     let wildcard = pattern.contains(['*', '?', '[']);
     if found.is_empty() && !wildcard {
         return Err(format!("included file {shown} does not exist"));

@@ -7,12 +7,14 @@
 mod describe;
 mod diag;
 mod expand;
+mod glob;
 mod global;
 mod load;
 pub mod model;
 mod order;
 mod raw;
 mod sections;
+pub mod toml;
 mod validate;
 mod values;
 

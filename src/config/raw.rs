@@ -1,6 +1,6 @@
 //! Typed, span-keeping access to one parsed TOML file.
 //!
-//! We walk toml's spanned document (`DeTable`) by hand instead of deriving
+//! We walk the spanned TOML document (`config::toml`) by hand instead of deriving
 //! serde structs: serde stops at the first unknown key or wrong type, and the
 //! contract is to report every error at once. Each getter checks the type,
 //! expands `${VAR}` in strings, records a diagnostic on failure and returns
@@ -9,16 +9,16 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use super::toml::{Spanned, Table as DeTable, Value as DeValue};
 
 use super::diag::{Diagnostic, Source, suggest};
 use super::expand::expand;
 use super::model::CommandLine;
 use super::values;
+use crate::core::sort::sort_by_key;
 
 pub type Span = Range<usize>;
-pub type Value<'i> = Spanned<DeValue<'i>>;
+pub type Value = Spanned<DeValue>;
 
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,21 +27,21 @@ pub struct Sp<T> {
     pub span: Span,
 }
 
-pub struct Entry<'a, 'i> {
+pub struct Entry<'a> {
     pub key: &'a str,
     pub key_span: Span,
-    pub value: &'a Value<'i>,
+    pub value: &'a Value,
 }
 
 /// One TOML table, entries in file order (toml's map is sorted by key, and
 /// `environment` must keep the order it was written in).
-pub struct Table<'a, 'i> {
-    pub entries: Vec<Entry<'a, 'i>>,
+pub struct Table<'a> {
+    pub entries: Vec<Entry<'a>>,
 }
 
-impl<'a, 'i> Table<'a, 'i> {
-    pub fn new(t: &'a DeTable<'i>) -> Self {
-        let mut entries: Vec<Entry<'a, 'i>> = t
+impl<'a> Table<'a> {
+    pub fn new(t: &'a DeTable) -> Self {
+        let mut entries: Vec<Entry<'a>> = t
             .iter()
             .map(|(k, v)| Entry {
                 key: k.get_ref().as_ref(),
@@ -49,11 +49,11 @@ impl<'a, 'i> Table<'a, 'i> {
                 value: v,
             })
             .collect();
-        entries.sort_by_key(|e| e.key_span.start);
+        sort_by_key(&mut entries, |e| e.key_span.start);
         Table { entries }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Entry<'a, 'i>> {
+    pub fn get(&self, key: &str) -> Option<&Entry<'a>> {
         self.entries.iter().find(|e| e.key == key)
     }
 }
@@ -194,7 +194,7 @@ impl<'s> Reader<'s> {
         }
     }
 
-    pub fn array<'a, 'i>(&mut self, t: &Table<'a, 'i>, key: &str) -> Option<&'a [Value<'i>]> {
+    pub fn array<'a>(&mut self, t: &Table<'a>, key: &str) -> Option<&'a [Value]> {
         let e = t.get(key)?;
         match e.value.get_ref().as_array() {
             Some(a) => Some(&a[..]),
@@ -217,7 +217,7 @@ impl<'s> Reader<'s> {
     }
 
     /// A sub-table (`[rinit.signals]`, `ready = { … }`), with its span.
-    pub fn table<'a, 'i>(&mut self, t: &Table<'a, 'i>, key: &str) -> Option<(Table<'a, 'i>, Span)> {
+    pub fn table<'a>(&mut self, t: &Table<'a>, key: &str) -> Option<(Table<'a>, Span)> {
         let e = t.get(key)?;
         match e.value.get_ref().as_table() {
             Some(sub) => Some((Table::new(sub), e.key_span.clone())),
@@ -229,7 +229,7 @@ impl<'s> Reader<'s> {
     }
 
     /// `[[program]]`-style arrays of tables.
-    pub fn tables<'a, 'i>(&mut self, t: &Table<'a, 'i>, key: &str) -> Vec<(Table<'a, 'i>, Span)> {
+    pub fn tables<'a>(&mut self, t: &Table<'a>, key: &str) -> Vec<(Table<'a>, Span)> {
         let Some(e) = t.get(key) else {
             return Vec::new();
         };

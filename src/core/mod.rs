@@ -11,6 +11,7 @@ pub mod hooks;
 pub mod order;
 pub mod program;
 pub mod single;
+pub mod sort;
 pub mod supervisor;
 
 pub use event::{Action, ChildId, Control, Event, NewConfig, Target};

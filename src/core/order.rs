@@ -28,7 +28,7 @@ impl Order {
             .iter()
             .map(|(_, on)| {
                 let mut d: Vec<usize> = on.iter().filter_map(|n| index(n.as_ref())).collect();
-                d.sort_unstable();
+                super::sort::sort_by_key(&mut d, |&i| i);
                 d.dedup();
                 d
             })

@@ -175,8 +175,9 @@ fn run(args: &[OsString], env: Env) -> Result<(), Fail> {
             let reply = conn.ask(&request)?;
             let programs = reply.programs.unwrap_or_default();
             if o.json {
-                let text = serde_json::to_string(&programs).unwrap_or_default();
-                println!("{text}");
+                let mut text = Vec::new();
+                proto::write_statuses(&mut text, &programs);
+                println!("{}", String::from_utf8_lossy(&text));
             } else {
                 print!("{}", table(&programs));
             }
@@ -232,15 +233,18 @@ fn socket_path(o: &Opts, env: Env) -> PathBuf {
     if let Ok(cfg) = config::load(&path, env) {
         return cfg.global.control_socket;
     }
-    std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .and_then(|t| {
-            t.get("rinit")?
-                .get("control_socket")?
-                .as_str()
-                .map(PathBuf::from)
-        })
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let Ok(doc) = config::toml::parse(&text) else {
+        return default;
+    };
+    fn get<'a>(t: &'a config::toml::Table, key: &str) -> Option<&'a config::toml::Value> {
+        t.iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(_, v)| v.get_ref())
+    }
+    get(&doc, "rinit")
+        .and_then(|r| get(r.as_table()?, "control_socket"))
+        .and_then(|s| s.as_str().map(PathBuf::from))
         .unwrap_or(default)
 }
 
@@ -293,7 +297,7 @@ impl Conn {
         let mut line = String::new();
         match self.reader.read_line(&mut line) {
             Ok(0) => Ok(None),
-            Ok(_) => serde_json::from_str(&line)
+            Ok(_) => proto::parse_reply(line.as_bytes())
                 .map(Some)
                 .map_err(|e| self.unreachable(format!("unreadable reply ({e})"))),
             Err(e)

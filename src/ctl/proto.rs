@@ -3,26 +3,29 @@
 //! sending reply lines with new `lines` until the client hangs up).
 //!
 //! ```text
-//! → {"v":1,"cmd":"status","names":["web"]}
+//! → {"cmd":"status","names":["web"],"v":1}
 //! ← {"v":1,"ok":true,"programs":[{"name":"web","state":"running",…}]}
-//! → {"v":1,"cmd":"stop","names":["nope"]}
+//! → {"cmd":"stop","names":["nope"],"v":1}
 //! ← {"v":1,"ok":false,"error":"no program named \"nope\""}
 //! ```
 //!
 //! `v` is checked first: a client speaking another version gets an error
-//! that says so, whatever else it sent. Pure: no I/O.
+//! that says so, whatever else it sent. Requests are written with their keys
+//! sorted, replies with their fields in the order below. Pure: no I/O.
 
-use serde::{Deserialize, Serialize};
+use super::json::{self, Fields, Value};
 
 pub const VERSION: u32 = 1;
 /// Longest request line the server accepts (then: error reply, close).
 pub const MAX_REQUEST: usize = 64 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "lowercase", deny_unknown_fields)]
+/// A request; on the wire `cmd` names the variant (lowercase) and the
+/// fields are members of the same object. Unknown members are refused,
+/// except beside the commands that take no arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Status {
-        #[serde(default)]
+        /// May be left out: every program.
         names: Vec<String>,
     },
     Start {
@@ -42,17 +45,21 @@ pub enum Command {
     Health,
     Logs {
         name: String,
-        #[serde(default)]
+        /// May be left out (or null).
         lines: Option<usize>,
-        #[serde(default)]
+        /// May be left out: false.
         follow: bool,
     },
     Shutdown,
 }
 
+const COMMANDS: &[&str] = &[
+    "status", "start", "stop", "restart", "signal", "reload", "health", "logs", "shutdown",
+];
+
 /// One instance in a `status` reply. Times are relative (milliseconds) so
 /// they mean the same on both sides of the socket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceStatus {
     pub name: String,
     pub program: String,
@@ -67,26 +74,24 @@ pub struct InstanceStatus {
     pub autostart: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     /// "stdout" or "stderr".
     pub stream: String,
     pub line: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// A reply. `error`, `details`, `programs` and `lines` are left out of the
+/// line when empty, and may be missing from one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reply {
     pub v: u32,
     pub ok: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Details: every config error of a failed reload, every unhealthy
     /// instance, what a reload could not change live.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub programs: Option<Vec<InstanceStatus>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<LogLine>>,
 }
 
@@ -110,33 +115,204 @@ impl Reply {
 
     /// The reply as one line, newline included.
     pub fn to_line(&self) -> Vec<u8> {
-        // Serializing these plain structs cannot fail; keep PID 1 panic-free anyway.
-        let mut v = serde_json::to_vec(self)
-            .unwrap_or_else(|_| br#"{"v":1,"ok":false,"error":"internal error"}"#.to_vec());
-        v.push(b'\n');
-        v
+        let mut out = b"{\"v\":".to_vec();
+        json::write_num(&mut out, self.v);
+        out.extend_from_slice(b",\"ok\":");
+        json::write_bool(&mut out, self.ok);
+        if let Some(e) = &self.error {
+            out.extend_from_slice(b",\"error\":");
+            json::write_str(&mut out, e);
+        }
+        if !self.details.is_empty() {
+            out.extend_from_slice(b",\"details\":");
+            json::write_strings(&mut out, &self.details);
+        }
+        if let Some(p) = &self.programs {
+            out.extend_from_slice(b",\"programs\":");
+            write_statuses(&mut out, p);
+        }
+        if let Some(lines) = &self.lines {
+            out.extend_from_slice(b",\"lines\":[");
+            for (i, l) in lines.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"stream\":");
+                json::write_str(&mut out, &l.stream);
+                out.extend_from_slice(b",\"line\":");
+                json::write_str(&mut out, &l.line);
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        out.extend_from_slice(b"}\n");
+        out
     }
 }
 
-/// Encode a request line (client side), newline included.
-pub fn request_line(cmd: &Command) -> Vec<u8> {
-    let mut value = serde_json::to_value(cmd).unwrap_or_default();
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("v".into(), VERSION.into());
+/// `status` entries as a JSON array (also `rinit ctl status --json`).
+pub fn write_statuses(out: &mut Vec<u8>, programs: &[InstanceStatus]) {
+    out.push(b'[');
+    for (i, p) in programs.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        json::write_key(out, "name");
+        json::write_str(out, &p.name);
+        out.push(b',');
+        json::write_key(out, "program");
+        json::write_str(out, &p.program);
+        out.push(b',');
+        json::write_key(out, "state");
+        json::write_str(out, &p.state);
+        out.push(b',');
+        json::write_key(out, "pid");
+        json::write_opt_num(out, p.pid);
+        out.push(b',');
+        json::write_key(out, "uptime_ms");
+        json::write_opt_num(out, p.uptime_ms);
+        out.push(b',');
+        json::write_key(out, "restarts");
+        json::write_num(out, p.restarts);
+        out.push(b',');
+        json::write_key(out, "last_exit");
+        json::write_opt_str(out, p.last_exit.as_deref());
+        out.push(b',');
+        json::write_key(out, "last_exit_code");
+        json::write_opt_num(out, p.last_exit_code);
+        out.push(b',');
+        json::write_key(out, "next_retry_ms");
+        json::write_opt_num(out, p.next_retry_ms);
+        out.push(b',');
+        json::write_key(out, "autostart");
+        json::write_bool(out, p.autostart);
+        out.push(b'}');
     }
-    let mut v = value.to_string().into_bytes();
-    v.push(b'\n');
-    v
+    out.push(b']');
+}
+
+/// Decode a reply line (client side). Unknown members are ignored.
+pub fn parse_reply(line: &[u8]) -> Result<Reply, String> {
+    let value = json::parse(line)?;
+    let f = fields(&value, "struct Reply")?;
+    Ok(Reply {
+        v: f.req("v", |v| v.to_u64(u32::MAX.into(), "u32"))? as u32,
+        ok: f.req("ok", Value::to_bool)?,
+        error: f.opt("error", Value::to_str)?,
+        details: f.get("details").map_or(Ok(Vec::new()), Value::to_strings)?,
+        programs: f.opt("programs", |v| list(v, status_from))?,
+        lines: f.opt("lines", |v| list(v, log_line_from))?,
+    })
+}
+
+fn fields<'a>(v: &'a Value, what: &str) -> Result<Fields<'a>, String> {
+    match v.as_object() {
+        Some(members) => Ok(Fields(members)),
+        None => Err(format!("invalid type: {}, expected {what}", v.unexpected())),
+    }
+}
+
+fn list<T>(v: &Value, item: fn(&Value) -> Result<T, String>) -> Result<Vec<T>, String> {
+    match v {
+        Value::Array(items) => items.iter().map(item).collect(),
+        v => Err(format!(
+            "invalid type: {}, expected a sequence",
+            v.unexpected()
+        )),
+    }
+}
+
+fn status_from(v: &Value) -> Result<InstanceStatus, String> {
+    let f = fields(v, "struct InstanceStatus")?;
+    let u64_ = |v: &Value| v.to_u64(u64::MAX, "u64");
+    Ok(InstanceStatus {
+        name: f.req("name", Value::to_str)?,
+        program: f.req("program", Value::to_str)?,
+        state: f.req("state", Value::to_str)?,
+        pid: f.opt("pid", Value::to_i32)?,
+        uptime_ms: f.opt("uptime_ms", u64_)?,
+        restarts: f.req("restarts", |v| v.to_u64(u32::MAX.into(), "u32"))? as u32,
+        last_exit: f.opt("last_exit", Value::to_str)?,
+        last_exit_code: f.opt("last_exit_code", |v| v.to_u64(255, "u8").map(|n| n as u8))?,
+        next_retry_ms: f.opt("next_retry_ms", u64_)?,
+        autostart: f.req("autostart", Value::to_bool)?,
+    })
+}
+
+fn log_line_from(v: &Value) -> Result<LogLine, String> {
+    let f = fields(v, "struct LogLine")?;
+    Ok(LogLine {
+        stream: f.req("stream", Value::to_str)?,
+        line: f.req("line", Value::to_str)?,
+    })
+}
+
+/// Encode a request line (client side), newline included: the members in
+/// key order, `v` last.
+pub fn request_line(cmd: &Command) -> Vec<u8> {
+    let mut out = b"{\"cmd\":".to_vec();
+    json::write_str(&mut out, command_name(cmd));
+    let names = |out: &mut Vec<u8>, names: &[String]| {
+        out.extend_from_slice(b",\"names\":");
+        json::write_strings(out, names);
+    };
+    match cmd {
+        Command::Status { names: n }
+        | Command::Start { names: n }
+        | Command::Stop { names: n }
+        | Command::Restart { names: n } => names(&mut out, n),
+        Command::Signal { signal, names: n } => {
+            names(&mut out, n);
+            out.extend_from_slice(b",\"signal\":");
+            json::write_str(&mut out, signal);
+        }
+        Command::Logs {
+            name,
+            lines,
+            follow,
+        } => {
+            out.extend_from_slice(b",\"follow\":");
+            json::write_bool(&mut out, *follow);
+            out.extend_from_slice(b",\"lines\":");
+            json::write_opt_num(&mut out, *lines);
+            out.extend_from_slice(b",\"name\":");
+            json::write_str(&mut out, name);
+        }
+        Command::Reload | Command::Health | Command::Shutdown => {}
+    }
+    out.extend_from_slice(b",\"v\":");
+    json::write_num(&mut out, VERSION);
+    out.extend_from_slice(b"}\n");
+    out
+}
+
+fn command_name(cmd: &Command) -> &'static str {
+    match cmd {
+        Command::Status { .. } => "status",
+        Command::Start { .. } => "start",
+        Command::Stop { .. } => "stop",
+        Command::Restart { .. } => "restart",
+        Command::Signal { .. } => "signal",
+        Command::Reload => "reload",
+        Command::Health => "health",
+        Command::Logs { .. } => "logs",
+        Command::Shutdown => "shutdown",
+    }
 }
 
 /// Decode a request line (server side): the version first, then the command.
 pub fn parse_request(line: &[u8]) -> Result<Command, String> {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(line).map_err(|e| format!("invalid request: {e}"))?;
-    let Some(obj) = value.as_object_mut() else {
+    let value = json::parse(line).map_err(|e| format!("invalid request: {e}"))?;
+    let Some(members) = value.as_object() else {
         return Err("invalid request: expected a JSON object".into());
     };
-    match obj.remove("v").and_then(|v| v.as_u64()) {
+    let f = Fields(members);
+    let version = match f.get("v") {
+        Some(v) => v.to_u64(u64::MAX, "u64").ok(),
+        None => None,
+    };
+    match version {
         Some(v) if v == u64::from(VERSION) => {}
         Some(v) => {
             return Err(format!(
@@ -145,7 +321,69 @@ pub fn parse_request(line: &[u8]) -> Result<Command, String> {
         }
         None => return Err("invalid request: missing protocol version \"v\"".into()),
     }
-    serde_json::from_value(value).map_err(|e| format!("invalid request: {e}"))
+    let rest: Vec<(String, Value)> = members.iter().filter(|(k, _)| k != "v").cloned().collect();
+    command(&Fields(&rest)).map_err(|e| format!("invalid request: {e}"))
+}
+
+fn command(f: &Fields) -> Result<Command, String> {
+    let name = match f.get("cmd") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(v) => {
+            return Err(format!(
+                "invalid type: {}, expected variant identifier",
+                v.unexpected()
+            ));
+        }
+        None => return Err("missing field `cmd`".into()),
+    };
+    let names = || f.req("names", Value::to_strings);
+    let deny = |known: &[&str]| {
+        let args: Vec<(String, Value)> = f.0.iter().filter(|(k, _)| k != "cmd").cloned().collect();
+        Fields(&args).deny_unknown(known)
+    };
+    Ok(match name {
+        "status" => {
+            deny(&["names"])?;
+            Command::Status {
+                names: f.get("names").map_or(Ok(Vec::new()), Value::to_strings)?,
+            }
+        }
+        "start" | "stop" | "restart" => {
+            deny(&["names"])?;
+            let names = names()?;
+            match name {
+                "start" => Command::Start { names },
+                "stop" => Command::Stop { names },
+                _ => Command::Restart { names },
+            }
+        }
+        "signal" => {
+            deny(&["signal", "names"])?;
+            Command::Signal {
+                signal: f.req("signal", Value::to_str)?,
+                names: names()?,
+            }
+        }
+        "logs" => {
+            deny(&["name", "lines", "follow"])?;
+            Command::Logs {
+                name: f.req("name", Value::to_str)?,
+                lines: f.opt("lines", |v| {
+                    v.to_u64(usize::MAX as u64, "usize").map(|n| n as usize)
+                })?,
+                follow: f.get("follow").map_or(Ok(false), Value::to_bool)?,
+            }
+        }
+        "reload" => Command::Reload,
+        "health" => Command::Health,
+        "shutdown" => Command::Shutdown,
+        other => {
+            return Err(format!(
+                "unknown variant `{other}`, {}",
+                json::one_of(COMMANDS)
+            ));
+        }
+    })
 }
 
 #[cfg(test)]
@@ -197,7 +435,7 @@ mod tests {
         let r = Reply::error("no program named \"x\"\nsecond");
         let line = r.to_line();
         assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
-        let back: Reply = serde_json::from_slice(&line).unwrap();
+        let back = parse_reply(&line).unwrap();
         assert_eq!(back, r);
     }
 }

@@ -18,6 +18,7 @@
 //! In `prefix` and `raw` the bytes of the line pass through untouched, valid
 //! UTF-8 or not: the terminal or log driver downstream decides.
 
+use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::line::Line;
@@ -78,6 +79,17 @@ pub struct Formatter {
     opts: FormatOptions,
     /// Padding width in chars: the longest name seen, `rinit` included.
     width: usize,
+    /// The text in front of a program line's bytes, as last rendered: the
+    /// lines of one batch share it (same program, stream and timestamp), so
+    /// the hot path copies it instead of rendering it per line.
+    head: RefCell<Head>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Head {
+    key: Option<(usize, Stream, u8, SystemTime, usize)>,
+    name: String,
+    text: Vec<u8>,
 }
 
 impl Formatter {
@@ -85,6 +97,7 @@ impl Formatter {
         Formatter {
             opts,
             width: RINIT_NAME.len(),
+            head: RefCell::default(),
         }
     }
 
@@ -103,6 +116,8 @@ impl Formatter {
     }
 
     /// Append one program line, `\n` included, to `out`.
+    // Once per log line, from one call site: inlined even at opt-level z.
+    #[inline(always)]
     pub fn program_line(
         &self,
         out: &mut Vec<u8>,
@@ -116,11 +131,11 @@ impl Formatter {
             Format::Raw => out.extend_from_slice(line.bytes),
             Format::Prefix => {
                 let sep = if line.split { b'+' } else { b'|' };
-                self.prefix(out, name, PALETTE[index % PALETTE.len()], sep, ts);
+                self.push_head(out, name, index, stream, sep, ts);
                 out.extend_from_slice(line.bytes);
             }
             Format::Json => {
-                json_head(out, ts, name, stream);
+                self.push_head(out, name, index, stream, b'|', ts);
                 out.extend_from_slice(b",\"line\":");
                 json_string(out, line.bytes);
                 if line.partial {
@@ -133,6 +148,39 @@ impl Formatter {
             }
         }
         out.push(b'\n');
+    }
+
+    /// The prefix (`prefix`) or the object's head (`json`) of a program line.
+    fn push_head(
+        &self,
+        out: &mut Vec<u8>,
+        name: &str,
+        index: usize,
+        stream: Stream,
+        sep: u8,
+        ts: SystemTime,
+    ) {
+        // Without timestamps a prefix does not depend on the time.
+        let ts = match self.opts.format {
+            Format::Prefix if !self.opts.timestamps => UNIX_EPOCH,
+            _ => ts,
+        };
+        let key = Some((index, stream, sep, ts, self.width));
+        let mut head = self.head.borrow_mut();
+        if head.key != key || head.name != name {
+            let mut text = std::mem::take(&mut head.text);
+            text.clear();
+            match self.opts.format {
+                Format::Json => json_head(&mut text, ts, name, stream),
+                _ => self.prefix(&mut text, name, PALETTE[index % PALETTE.len()], sep, ts),
+            }
+            *head = Head {
+                key,
+                name: name.to_string(),
+                text,
+            };
+        }
+        out.extend_from_slice(&head.text);
     }
 
     /// Append one of rinit's own messages (one line per `\n` in `text`, so a
@@ -202,32 +250,50 @@ fn json_head(out: &mut Vec<u8>, ts: SystemTime, name: &str, stream: Stream) {
 /// `bytes` as a JSON string literal, quotes included. Invalid UTF-8 →
 /// `\ufffd` (see the module header).
 pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
-    for chunk in bytes.utf8_chunks() {
-        for &b in chunk.valid().as_bytes() {
-            match b {
-                b'"' => out.extend_from_slice(b"\\\""),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                0x08 => out.extend_from_slice(b"\\b"),
-                0x0c => out.extend_from_slice(b"\\f"),
-                0x00..=0x1f => {
-                    out.extend_from_slice(b"\\u00");
-                    out.push(HEX[usize::from(b >> 4)]);
-                    out.push(HEX[usize::from(b & 0xf)]);
+    // Valid UTF-8 (the common case) is checked in one pass.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => json_escape(out, text.as_bytes()),
+        Err(_) => {
+            for chunk in bytes.utf8_chunks() {
+                json_escape(out, chunk.valid().as_bytes());
+                if !chunk.invalid().is_empty() {
+                    out.extend_from_slice(b"\\ufffd");
                 }
-                // Multi-byte UTF-8 sequences pass through: JSON is UTF-8.
-                _ => out.push(b),
             }
-        }
-        if !chunk.invalid().is_empty() {
-            out.extend_from_slice(b"\\ufffd");
         }
     }
     out.push(b'"');
+}
+
+/// Valid UTF-8, escaped: runs that need no escape are copied whole.
+fn json_escape(out: &mut Vec<u8>, text: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut start = 0;
+    for (i, &b) in text.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => &[],
+            // Multi-byte UTF-8 sequences pass through: JSON is UTF-8.
+            _ => continue,
+        };
+        out.extend_from_slice(&text[start..i]);
+        start = i + 1;
+        if short.is_empty() {
+            let hex = [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]];
+            out.extend_from_slice(b"\\u00");
+            out.extend_from_slice(&hex);
+        } else {
+            out.extend_from_slice(short);
+        }
+    }
+    out.extend_from_slice(&text[start..]);
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` (RFC 3339, UTC, milliseconds).
@@ -288,9 +354,21 @@ fn push_dec(out: &mut Vec<u8>, v: i64, width: usize) {
     if v < 0 {
         out.push(b'-');
     }
-    let digits = v.unsigned_abs().to_string();
+    // u64::MAX has 20 digits.
+    let mut buf = [b'0'; 20];
+    let mut n = v.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &buf[at..];
     out.resize(out.len() + width.saturating_sub(digits.len()), b'0');
-    out.extend_from_slice(digits.as_bytes());
+    out.extend_from_slice(digits);
 }
 
 #[cfg(test)]

@@ -96,6 +96,8 @@ impl LineAssembler {
     }
 
     /// `data` holds no `\n`; `newline` says whether one followed it.
+    // Once per log line, from one call site: inlined even at opt-level z.
+    #[inline(always)]
     fn take(
         &mut self,
         mut data: &[u8],

@@ -344,7 +344,7 @@ impl LogMux {
             let Some(e) = e else { continue };
             let text = format!(
                 "cannot write to {stream}: {}; its output is discarded",
-                e.desc()
+                crate::os::errno_text(e)
             );
             if stream == "stdout" {
                 self.log_rinit(log::Level::Error, &text);

@@ -11,9 +11,15 @@ use std::collections::VecDeque;
 pub const TAIL_LINES: usize = 1000;
 /// Bytes kept per source (long lines count fully).
 pub const TAIL_BYTES: usize = 512 * 1024;
+/// How far past the bounds the ring may grow before it is trimmed.
+const SLACK_LINES: usize = 64;
+const SLACK_BYTES: usize = 16 * 1024;
 
 /// Bytes are kept raw in one ring (no allocation or UTF-8 check per line:
 /// this sits on the log hot path) and turned into text only when asked.
+/// The ring is trimmed to the bounds in bulk, once it is [`SLACK_LINES`]
+/// or [`SLACK_BYTES`] over them, not on every line; readers see exactly
+/// the lines within the bounds.
 #[derive(Debug, Default)]
 pub struct Tail {
     /// The kept lines' bytes, back to back.
@@ -25,17 +31,35 @@ pub struct Tail {
 }
 
 impl Tail {
+    // Once per log line, from one call site: inlined even at opt-level z.
+    #[inline(always)]
     pub fn push(&mut self, stream: Stream, bytes: &[u8]) {
         self.data.extend(bytes);
         self.lines.push_back((stream, bytes.len()));
         self.total += 1;
-        while self.lines.len() > TAIL_LINES
-            || (self.data.len() > TAIL_BYTES && self.lines.len() > 1)
+        if self.lines.len() > TAIL_LINES + SLACK_LINES || self.data.len() > TAIL_BYTES + SLACK_BYTES
         {
-            if let Some((_, len)) = self.lines.pop_front() {
-                self.data.drain(..len);
-            }
+            let (lines, bytes) = self.over();
+            self.lines.drain(..lines);
+            self.data.drain(..bytes);
         }
+    }
+
+    /// The oldest lines (how many, and their bytes) beyond the bounds: as
+    /// many as must go so that at most `TAIL_LINES` lines and `TAIL_BYTES`
+    /// bytes remain, except that the newest line always stays.
+    fn over(&self) -> (usize, usize) {
+        let (mut lines, mut bytes) = (self.lines.len(), self.data.len());
+        let mut dropped = 0;
+        for &(_, len) in &self.lines {
+            if lines <= TAIL_LINES && (bytes <= TAIL_BYTES || lines == 1) {
+                break;
+            }
+            lines -= 1;
+            bytes -= len;
+            dropped += 1;
+        }
+        (dropped, self.data.len() - bytes)
     }
 
     /// The sequence number after the newest line.
@@ -43,15 +67,20 @@ impl Tail {
         self.total
     }
 
+    /// Lines kept (within the bounds).
+    fn len(&self) -> usize {
+        self.lines.len() - self.over().0
+    }
+
     /// The last `n` lines, oldest first.
     pub fn last(&self, n: usize) -> Vec<(Stream, String)> {
-        self.lines_from(self.lines.len().saturating_sub(n))
+        self.lines_from(self.len().saturating_sub(n))
     }
 
     /// Lines numbered `seq` and later that are still kept, and how many
     /// in between were already dropped.
     pub fn since(&self, seq: u64) -> (Vec<(Stream, String)>, u64) {
-        let first = self.total - self.lines.len() as u64;
+        let first = self.total - self.len() as u64;
         let missed = first.saturating_sub(seq);
         let skip = seq.saturating_sub(first) as usize;
         (self.lines_from(skip), missed)
@@ -59,6 +88,7 @@ impl Tail {
 
     /// Kept lines from the `skip`-th on, as text.
     fn lines_from(&self, skip: usize) -> Vec<(Stream, String)> {
+        let skip = skip + self.over().0;
         let mut start: usize = self.lines.iter().take(skip).map(|(_, l)| l).sum();
         let mut out = Vec::new();
         for &(stream, len) in self.lines.iter().skip(skip) {
@@ -100,5 +130,42 @@ mod tests {
             t.push(Stream::Stderr, &long);
         }
         assert!(t.last(usize::MAX).len() <= 4);
+    }
+
+    /// Trimming in bulk keeps exactly what trimming on every line kept.
+    #[test]
+    fn bulk_trimming_keeps_the_same_lines() {
+        let mut t = Tail::default();
+        let mut all: Vec<Vec<u8>> = Vec::new();
+        for round in 0..5000usize {
+            // Lengths from 1 byte to well over TAIL_BYTES / TAIL_LINES.
+            let len = (round * 7919) % 3000 + if round % 997 == 0 { TAIL_BYTES } else { 1 };
+            let line = vec![b'a' + (round % 26) as u8; len];
+            t.push(Stream::Stdout, &line);
+            all.push(line);
+            if round % 101 == 0 || round > 4990 {
+                // What per-line trimming keeps: the longest suffix within
+                // the bounds, the newest line always.
+                let (mut count, mut bytes) = (0, 0);
+                for l in all.iter().rev() {
+                    if count > 0 && (count + 1 > TAIL_LINES || bytes + l.len() > TAIL_BYTES) {
+                        break;
+                    }
+                    count += 1;
+                    bytes += l.len();
+                }
+                let want: Vec<String> = all[all.len() - count..]
+                    .iter()
+                    .map(|l| String::from_utf8_lossy(l).into_owned())
+                    .collect();
+                let got: Vec<String> = t.last(usize::MAX).into_iter().map(|(_, s)| s).collect();
+                assert_eq!(got, want, "round {round}");
+                let (since, missed) = t.since(0);
+                assert_eq!(
+                    (since.len() as u64, missed),
+                    (count as u64, all.len() as u64 - count as u64)
+                );
+            }
+        }
     }
 }

@@ -136,7 +136,7 @@ pub fn hooks_in_dir(dir: &std::path::Path) -> Vec<HookSpec> {
         return Vec::new();
     };
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
+    crate::core::sort::sort_by(&mut paths, |a, b| a.cmp(b));
     let mut hooks = Vec::new();
     for path in paths {
         let Ok(meta) = std::fs::metadata(&path) else {

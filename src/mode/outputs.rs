@@ -460,7 +460,7 @@ impl Outputs {
                 let text = format!(
                     "cannot write to {}: {}",
                     self.files[i].path.display(),
-                    e.desc()
+                    crate::os::errno_text(e)
                 );
                 self.mux.log_rinit(log::Level::Error, &text);
             }

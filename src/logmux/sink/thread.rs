@@ -5,7 +5,6 @@
 //! for a `memcpy` by either side, never across a syscall.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread;
 use std::time::Instant;
 
 use mio::Waker;
@@ -112,9 +111,9 @@ impl Threaded {
             capacity,
         });
         let for_thread = Arc::clone(&shared);
-        thread::Builder::new()
-            .name(format!("rinit-{name}"))
-            .spawn(move || writer(&for_thread, target))?;
+        crate::os::thread::spawn_detached(&format!("rinit-{name}"), move || {
+            writer(&for_thread, target)
+        })?;
         Ok(Threaded { shared })
     }
 
