@@ -18,6 +18,7 @@ use std::io::{self, Read};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::OnceLock;
 
 /// The shell glibc's `execvp` hands a file without a magic number.
 const SHELL: &CStr = c"/bin/sh";
@@ -30,7 +31,8 @@ const PAGE: usize = 4096;
 
 /// Everything the child reads, owned by the parent until the clone returns.
 pub(super) struct Plan {
-    /// Kept for their pointers.
+    /// Kept for their pointers (`_envp`: the variables set on the command;
+    /// the others point into rinit's own `environ`).
     _argv: Vec<CString>,
     _envp: Vec<CString>,
     argv_ptrs: Vec<*const libc::c_char>,
@@ -42,7 +44,7 @@ pub(super) struct Plan {
     cwd: Option<CString>,
     /// The fds to dup2 onto 0, 1, 2 (-1: leave it), each above 2.
     stdio_fds: [RawFd; 3],
-    /// Keeps the opened /dev/null and the given fds open until the clone.
+    /// Keeps the given fds open until the clone.
     _stdio_owned: Vec<OwnedFd>,
     isolation: Isolation,
     groups: Vec<libc::gid_t>,
@@ -69,9 +71,7 @@ impl Plan {
             .chain(&args)
             .map(|a| cstring(a.as_bytes()))
             .collect::<io::Result<_>>()?;
-        let mut vars: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
-        vars.extend(env);
-        let envp: Vec<CString> = vars
+        let envp: Vec<CString> = env
             .iter()
             .map(|(k, v)| {
                 let mut kv = Vec::with_capacity(k.len() + v.len() + 1);
@@ -81,8 +81,12 @@ impl Plan {
                 cstring(&kv)
             })
             .collect::<io::Result<_>>()?;
-        let path = vars.get(OsStr::new("PATH")).map(|p| p.as_bytes());
-        let candidates = candidates(program.as_bytes(), path)?;
+        let envp_ptrs = environment(&env, &envp);
+        let path = match env.get(OsStr::new("PATH")) {
+            Some(p) => Some(p.clone()),
+            None => std::env::var_os("PATH"),
+        };
+        let candidates = candidates(program.as_bytes(), path.as_ref().map(|p| p.as_bytes()))?;
         let cwd = cwd
             .map(|d| cstring(d.into_os_string().as_bytes()))
             .transpose()?;
@@ -93,11 +97,8 @@ impl Plan {
             let fd = match io {
                 Stdio::Inherit => continue,
                 Stdio::Null => {
-                    let f = std::fs::OpenOptions::new()
-                        .read(i == 0)
-                        .write(i != 0)
-                        .open("/dev/null")?;
-                    OwnedFd::from(f)
+                    stdio_fds[i] = dev_null(i != 0)?;
+                    continue;
                 }
                 Stdio::Fd(fd) => fd,
             };
@@ -112,7 +113,6 @@ impl Plan {
         }
 
         let argv_ptrs = null_terminated(&argv);
-        let envp_ptrs = null_terminated(&envp);
         let mut sh_argv = vec![SHELL.as_ptr(), std::ptr::null()];
         sh_argv.extend_from_slice(&argv_ptrs[1..]);
         let mut reset = crate::os::signals::handler_mask();
@@ -349,6 +349,66 @@ impl Drop for Stacks {
         // runs on it any more.
         unsafe { libc::munmap(self.base, self.len) };
     }
+}
+
+unsafe extern "C" {
+    /// rinit's own environment, as the C library keeps it.
+    static environ: *const *const libc::c_char;
+}
+
+/// The child's envp: rinit's environment as it is (the same pointers, in
+/// its order, as execvp would pass it), less the variables `set` on the
+/// command, which come last, from `set_entries` ("KEY=VALUE" each).
+/// rinit never changes its own environment, so `environ` stays valid.
+fn environment(
+    set: &BTreeMap<OsString, OsString>,
+    set_entries: &[CString],
+) -> Vec<*const libc::c_char> {
+    let mut ptrs = Vec::with_capacity(64 + set_entries.len());
+    // SAFETY: `environ` is the NULL-terminated array of NUL-terminated
+    // strings the C library maintains; nothing in rinit modifies it.
+    unsafe {
+        let mut p = environ;
+        while !p.is_null() && !(*p).is_null() {
+            let entry = CStr::from_ptr(*p).to_bytes();
+            // The key ends at the first '=' after the first byte (as std
+            // reads it); an entry without one is passed on as it is.
+            let key = match entry.iter().skip(1).position(|&b| b == b'=') {
+                Some(i) => &entry[..i + 1],
+                None => entry,
+            };
+            if !set.contains_key(OsStr::from_bytes(key)) {
+                ptrs.push(*p);
+            }
+            p = p.add(1);
+        }
+    }
+    ptrs.extend(set_entries.iter().map(|c| c.as_ptr()));
+    ptrs.push(std::ptr::null());
+    ptrs
+}
+
+/// /dev/null, opened once for reading (stdin) and once for writing, and
+/// shared by every child that asks for it (as its stdin, stdout or stderr).
+fn dev_null(write: bool) -> io::Result<RawFd> {
+    static READ: OnceLock<OwnedFd> = OnceLock::new();
+    static WRITE: OnceLock<OwnedFd> = OnceLock::new();
+    let cell = if write { &WRITE } else { &READ };
+    if let Some(fd) = cell.get() {
+        return Ok(fd.as_raw_fd());
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .open("/dev/null")?;
+    // Above 2, so that no dup2 onto 0..=2 can overwrite it.
+    let fd = OwnedFd::from(file);
+    let fd = if fd.as_raw_fd() <= 2 {
+        fd.try_clone()?
+    } else {
+        fd
+    };
+    Ok(cell.get_or_init(|| fd).as_raw_fd())
 }
 
 fn cstring(bytes: &[u8]) -> io::Result<CString> {
@@ -603,6 +663,28 @@ mod tests {
 
     fn c(s: &str) -> CString {
         CString::new(s).unwrap()
+    }
+
+    #[test]
+    fn the_environment_is_rinits_with_what_is_set_on_top() {
+        let mut set = BTreeMap::new();
+        set.insert(OsString::from("PATH"), OsString::from("/x"));
+        set.insert(OsString::from("RINIT_TEST_NEW"), OsString::from("1"));
+        let entries = vec![c("PATH=/x"), c("RINIT_TEST_NEW=1")];
+        let ptrs = environment(&set, &entries);
+        assert!(ptrs.last().unwrap().is_null());
+        let got: Vec<String> = ptrs[..ptrs.len() - 1]
+            .iter()
+            // SAFETY: pointers into environ or `entries`, all alive.
+            .map(|&p| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+            .collect();
+        let paths: Vec<&String> = got.iter().filter(|e| e.starts_with("PATH=")).collect();
+        assert_eq!(paths, ["PATH=/x"]);
+        assert!(got.contains(&"RINIT_TEST_NEW=1".to_string()));
+        let kept = std::env::vars_os()
+            .filter(|(k, _)| !set.contains_key(k))
+            .count();
+        assert_eq!(got.len(), kept + 2, "{got:?}");
     }
 
     #[test]
