@@ -113,17 +113,19 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-#[test]
-fn two_programs_flooding_both_streams_lose_nothing() {
+/// Run rinit as PID 1 with `[rinit]` settings `global` and one flooding
+/// program per `(name, extra keys)`, until all are done; its stdout and
+/// stderr bytes.
+fn flood(tag: &str, global: &str, programs: &[(&str, &str)], long: &str) -> (Vec<u8>, Vec<u8>) {
     let mb = megabytes();
-    let mut config = String::from("[rinit]\nexit_when = \"all-done\"\n");
-    for name in NAMES {
+    let mut config = format!("[rinit]\nexit_when = \"all-done\"\n{global}");
+    for (name, extra) in programs {
         config += &format!(
-            "[[program]]\nname = \"{name}\"\ncommand = {}\nrestart = \"never\"\nstart_secs = 0\n",
-            py_command("flood.py", &[name, mb])
+            "[[program]]\nname = \"{name}\"\ncommand = {}\nrestart = \"never\"\nstart_secs = 0\n{extra}",
+            py_command("flood.py", &[name, mb, long])
         );
     }
-    let (mut run, out, err) = start_collected("flood", &config, &[]);
+    let (mut run, out, err) = start_collected(tag, &config, &[]);
     let status = run.wait(Duration::from_secs(100));
     let out = out.wait_eof(common::WAIT);
     let err = err.wait_eof(common::WAIT);
@@ -133,6 +135,12 @@ fn two_programs_flooding_both_streams_lose_nothing() {
         "stderr tail: {}",
         String::from_utf8_lossy(&err[err.len().saturating_sub(2000)..])
     );
+    (out, err)
+}
+
+#[test]
+fn two_programs_flooding_both_streams_lose_nothing() {
+    let (out, err) = flood("flood", "", &[(NAMES[0], ""), (NAMES[1], "")], "1");
     check(&reassemble(&out, "stdout"), "stdout");
     check(&reassemble(&err, "stderr"), "stderr");
 }
@@ -159,24 +167,8 @@ fn by_program(out: &[u8], stream: &str) -> HashMap<String, Vec<Vec<u8>>> {
 
 #[test]
 fn two_programs_flooding_both_streams_in_raw_format_lose_nothing() {
-    let mb = megabytes();
-    let mut config = String::from("[rinit]\nexit_when = \"all-done\"\nlog_format = \"raw\"\n");
-    for name in NAMES {
-        config += &format!(
-            "[[program]]\nname = \"{name}\"\ncommand = {}\nrestart = \"never\"\nstart_secs = 0\n",
-            py_command("flood.py", &[name, mb, "0"])
-        );
-    }
-    let (mut run, out, err) = start_collected("flood-raw", &config, &[]);
-    let status = run.wait(Duration::from_secs(100));
-    let out = out.wait_eof(common::WAIT);
-    let err = err.wait_eof(common::WAIT);
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "stderr tail: {}",
-        String::from_utf8_lossy(&err[err.len().saturating_sub(2000)..])
-    );
+    let programs = [(NAMES[0], ""), (NAMES[1], "")];
+    let (out, err) = flood("flood-raw", "log_format = \"raw\"\n", &programs, "0");
     check(&by_program(&out, "stdout"), "stdout");
     check(&by_program(&err, "stderr"), "stderr");
 }
@@ -185,19 +177,11 @@ fn two_programs_flooding_both_streams_in_raw_format_lose_nothing() {
 fn an_inherit_program_and_a_logged_one_never_cut_each_others_lines() {
     // flood-a writes rinit's own stdout directly (inherit), flood-bb goes
     // through the multiplexer: rinit must keep its writes atomic then.
-    let mb = megabytes();
-    let mut config = String::from("[rinit]\nexit_when = \"all-done\"\n");
-    for (name, out) in [("flood-a", "inherit"), ("flood-bb", "log")] {
-        config += &format!(
-            "[[program]]\nname = \"{name}\"\ncommand = {}\nrestart = \"never\"\nstart_secs = 0\nstdout = \"{out}\"\nstderr = \"null\"\n",
-            py_command("flood.py", &[name, mb, "0"])
-        );
-    }
-    let (mut run, out, err) = start_collected("flood-inherit", &config, &[]);
-    let status = run.wait(Duration::from_secs(100));
-    let out = out.wait_eof(common::WAIT);
-    let err = err.wait_eof(common::WAIT);
-    assert_eq!(status.code(), Some(0), "{}", String::from_utf8_lossy(&err));
+    let programs = [
+        ("flood-a", "stdout = \"inherit\"\nstderr = \"null\"\n"),
+        ("flood-bb", "stderr = \"null\"\n"),
+    ];
+    let (out, _) = flood("flood-inherit", "", &programs, "0");
     let mut direct: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
     let mut logged = Vec::new();
     for line in out.split_inclusive(|&b| b == b'\n') {

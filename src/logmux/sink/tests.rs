@@ -37,6 +37,8 @@ fn reader(r: File) -> mpsc::Receiver<Vec<String>> {
     rx
 }
 
+/// Wait for the sink's token: its waker, or (direct sinks) its fd having
+/// room again.
 fn wait_for_wake(poll: &mut Poll) {
     let mut events = Events::with_capacity(4);
     let deadline = Instant::now() + PATIENCE;
@@ -244,20 +246,6 @@ fn reopen_switches_files_between_writes() {
     std::fs::remove_dir_all(d).unwrap();
 }
 
-/// Wait for the direct sink's token (its fd has room again).
-fn wait_for_token(poll: &mut Poll, token: Token) {
-    let mut events = Events::with_capacity(4);
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "the writable token never fired");
-        poll.poll(&mut events, Some(left)).expect("poll");
-        if events.iter().any(|e| e.token() == token) {
-            return;
-        }
-    }
-}
-
 #[test]
 fn direct_sink_writes_from_the_caller_queues_when_full_and_resumes_on_the_token() {
     let (r, w) = pipe(OFlag::empty());
@@ -281,7 +269,7 @@ fn direct_sink_writes_from_the_caller_queues_when_full_and_resumes_on_the_token(
     // The reader resumes: the token fires, drain, push on, as the loop does.
     let lines = reader(r);
     while next < total {
-        wait_for_token(&mut poll, WAKE);
+        wait_for_wake(&mut poll);
         sink.drain();
         while next < total && sink.try_push(&numbered(next)).is_ok() {
             next += 1;
@@ -412,7 +400,7 @@ fn relay_sink_keeps_order_and_never_blocks() {
     );
     let lines = reader(r);
     while next < total {
-        wait_for_token(&mut poll, WAKE);
+        wait_for_wake(&mut poll);
         sink.drain();
         while next < total && sink.try_push(&numbered(next)).is_ok() {
             next += 1;
