@@ -543,13 +543,7 @@ impl Parser<'_, '_> {
             self.errors.report_error(duplicate(&key, None));
             return;
         }
-        match t.position(&key.value) {
-            None => t.entries.push((key, value)),
-            Some(i) => {
-                let old = t.entries[i].0.span();
-                self.errors.report_error(duplicate(&key, Some(old)));
-            }
-        }
+        self.insert(t, key, value);
     }
 
     /// Inside an inline table: `a.b.c = 1` makes `a` and `b`.
@@ -604,10 +598,15 @@ impl Parser<'_, '_> {
             self.errors.report_error(duplicate(&key, None));
             return;
         }
-        match parent.position(&key.value) {
-            None => parent.entries.push((key, value)),
+        self.insert(parent, key, value);
+    }
+
+    /// `key = value` into `table`, unless `key` is there already.
+    fn insert(&mut self, table: &mut Table, key: Key, value: Spanned<Value>) {
+        match table.position(&key.value) {
+            None => table.entries.push((key, value)),
             Some(i) => {
-                let old = parent.entries[i].0.span();
+                let old = table.entries[i].0.span();
                 self.errors.report_error(duplicate(&key, Some(old)));
             }
         }

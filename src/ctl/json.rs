@@ -242,23 +242,8 @@ impl Parser<'_> {
         }
         loop {
             items.push(self.value(depth)?);
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    if self.peek() == Some(b']') {
-                        self.i += 1;
-                        return Err(self.error("trailing comma"));
-                    }
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(Value::Array(items));
-                }
-                Some(_) => {
-                    self.i += 1;
-                    return Err(self.error("expected `,` or `]`"));
-                }
-                None => return Err(self.error("EOF while parsing a list")),
+            if self.separator(b']', "a list")? {
+                return Ok(Value::Array(items));
             }
         }
     }
@@ -289,24 +274,33 @@ impl Parser<'_> {
             }
             let v = self.value(depth)?;
             members.push((key, v));
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    if self.peek() == Some(b'}') {
-                        self.i += 1;
-                        return Err(self.error("trailing comma"));
-                    }
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(Value::Object(members));
-                }
-                Some(_) => {
-                    self.i += 1;
-                    return Err(self.error("expected `,` or `}`"));
-                }
-                None => return Err(self.error("EOF while parsing an object")),
+            if self.separator(b'}', "an object")? {
+                return Ok(Value::Object(members));
             }
+        }
+    }
+
+    /// After a member of a list (`close` is `]`) or an object (`}`, `what`
+    /// names it for the error): true at its end, false after a `,`.
+    fn separator(&mut self, close: u8, what: &str) -> Result<bool, String> {
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                if self.peek() == Some(close) {
+                    self.i += 1;
+                    return Err(self.error("trailing comma"));
+                }
+                Ok(false)
+            }
+            Some(c) if c == close => {
+                self.i += 1;
+                Ok(true)
+            }
+            Some(_) => {
+                self.i += 1;
+                Err(self.error(&format!("expected `,` or `{}`", close as char)))
+            }
+            None => Err(self.error(&format!("EOF while parsing {what}"))),
         }
     }
 
@@ -469,12 +463,6 @@ pub fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 
 pub fn write_bool(out: &mut Vec<u8>, b: bool) {
     out.extend_from_slice(if b { b"true" } else { b"false" });
-}
-
-/// `"key":` (keys are plain ASCII names).
-pub fn write_key(out: &mut Vec<u8>, key: &str) {
-    write_str(out, key);
-    out.push(b':');
 }
 
 #[cfg(test)]

@@ -157,35 +157,25 @@ pub fn write_statuses(out: &mut Vec<u8>, programs: &[InstanceStatus]) {
         if i > 0 {
             out.push(b',');
         }
-        out.push(b'{');
-        json::write_key(out, "name");
+        out.extend_from_slice(b"{\"name\":");
         json::write_str(out, &p.name);
-        out.push(b',');
-        json::write_key(out, "program");
+        out.extend_from_slice(b",\"program\":");
         json::write_str(out, &p.program);
-        out.push(b',');
-        json::write_key(out, "state");
+        out.extend_from_slice(b",\"state\":");
         json::write_str(out, &p.state);
-        out.push(b',');
-        json::write_key(out, "pid");
+        out.extend_from_slice(b",\"pid\":");
         json::write_opt_num(out, p.pid);
-        out.push(b',');
-        json::write_key(out, "uptime_ms");
+        out.extend_from_slice(b",\"uptime_ms\":");
         json::write_opt_num(out, p.uptime_ms);
-        out.push(b',');
-        json::write_key(out, "restarts");
+        out.extend_from_slice(b",\"restarts\":");
         json::write_num(out, p.restarts);
-        out.push(b',');
-        json::write_key(out, "last_exit");
+        out.extend_from_slice(b",\"last_exit\":");
         json::write_opt_str(out, p.last_exit.as_deref());
-        out.push(b',');
-        json::write_key(out, "last_exit_code");
+        out.extend_from_slice(b",\"last_exit_code\":");
         json::write_opt_num(out, p.last_exit_code);
-        out.push(b',');
-        json::write_key(out, "next_retry_ms");
+        out.extend_from_slice(b",\"next_retry_ms\":");
         json::write_opt_num(out, p.next_retry_ms);
-        out.push(b',');
-        json::write_key(out, "autostart");
+        out.extend_from_slice(b",\"autostart\":");
         json::write_bool(out, p.autostart);
         out.push(b'}');
     }

@@ -52,6 +52,39 @@ fn wait_for_wake(poll: &mut Poll) {
     }
 }
 
+/// The reader starts; the rest of `total` numbered lines goes in as the
+/// event loop does it (wait for the token, drain, push until Full); then
+/// everything must arrive once, in order, with no error, written by a
+/// thread or not as `threaded` says.
+fn resume_and_check(
+    poll: &mut Poll,
+    sink: Sink,
+    r: File,
+    (mut next, total): (usize, usize),
+    threaded: bool,
+) {
+    let lines = reader(r);
+    while next < total {
+        wait_for_wake(poll);
+        sink.drain();
+        while next < total && sink.try_push(&numbered(next)).is_ok() {
+            next += 1;
+        }
+    }
+    assert!(
+        sink.flush_blocking(Instant::now() + PATIENCE),
+        "flush timed out"
+    );
+    assert_eq!(sink.take_error(), None);
+    assert_eq!(sink.is_threaded(), threaded);
+    drop(sink); // closes the pipe (a writer thread, when it exits): EOF
+    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
+    assert_eq!(got.len(), total);
+    for (i, line) in got.iter().enumerate() {
+        assert_eq!(format!("{line}\n").as_bytes(), numbered(i), "line {i}");
+    }
+}
+
 #[test]
 fn full_without_blocking_then_wake_then_everything_in_order() {
     let (r, w) = pipe(OFlag::empty());
@@ -74,31 +107,14 @@ fn full_without_blocking_then_wake_then_everything_in_order() {
         }
         let _ = tx.send((sink, i));
     });
-    let (sink, mut next) = rx.recv_timeout(PATIENCE).expect("try_push blocked");
+    let (sink, next) = rx.recv_timeout(PATIENCE).expect("try_push blocked");
     assert!(next < total, "never got Full");
     // (The writer may still be filling the pipe: `used` only shrinks.)
     assert!(sink.used() <= capacity);
 
     // The reader resumes: the waker fires, and the rest goes through,
     // retrying after each wake exactly as the event loop will.
-    let lines = reader(r);
-    while next < total {
-        wait_for_wake(&mut poll);
-        while next < total && sink.try_push(&numbered(next)).is_ok() {
-            next += 1;
-        }
-    }
-    assert!(
-        sink.flush_blocking(Instant::now() + PATIENCE),
-        "flush timed out"
-    );
-    assert_eq!(sink.take_error(), None);
-    drop(sink); // the writer exits and closes the pipe: EOF for the reader
-    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
-    assert_eq!(got.len(), total);
-    for (i, line) in got.iter().enumerate() {
-        assert_eq!(format!("{line}\n").as_bytes(), numbered(i), "line {i}");
-    }
+    resume_and_check(&mut poll, sink, r, (next, total), true);
 }
 
 #[test]
@@ -267,26 +283,7 @@ fn direct_sink_writes_from_the_caller_queues_when_full_and_resumes_on_the_token(
     assert!(!sink.has_room() || sink.room() < 400);
 
     // The reader resumes: the token fires, drain, push on, as the loop does.
-    let lines = reader(r);
-    while next < total {
-        wait_for_wake(&mut poll);
-        sink.drain();
-        while next < total && sink.try_push(&numbered(next)).is_ok() {
-            next += 1;
-        }
-    }
-    assert!(
-        sink.flush_blocking(Instant::now() + PATIENCE),
-        "flush timed out"
-    );
-    assert_eq!(sink.take_error(), None);
-    assert!(!sink.is_threaded());
-    drop(sink); // closes the pipe: EOF for the reader
-    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
-    assert_eq!(got.len(), total);
-    for (i, line) in got.iter().enumerate() {
-        assert_eq!(format!("{line}\n").as_bytes(), numbered(i), "line {i}");
-    }
+    resume_and_check(&mut poll, sink, r, (next, total), false);
 }
 
 #[test]
@@ -398,26 +395,7 @@ fn relay_sink_keeps_order_and_never_blocks() {
         sink.splice_target().is_none(),
         "bytes queued: no splicing past them"
     );
-    let lines = reader(r);
-    while next < total {
-        wait_for_wake(&mut poll);
-        sink.drain();
-        while next < total && sink.try_push(&numbered(next)).is_ok() {
-            next += 1;
-        }
-    }
-    assert!(
-        sink.flush_blocking(Instant::now() + PATIENCE),
-        "flush timed out"
-    );
-    assert_eq!(sink.take_error(), None);
-    assert!(!sink.is_threaded());
-    drop(sink);
-    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
-    assert_eq!(got.len(), total);
-    for (i, line) in got.iter().enumerate() {
-        assert_eq!(format!("{line}\n").as_bytes(), numbered(i), "line {i}");
-    }
+    resume_and_check(&mut poll, sink, r, (next, total), false);
 }
 
 #[test]
