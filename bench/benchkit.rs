@@ -21,6 +21,14 @@
 //!       read stdin; verify every line; once every writer's end line has
 //!       arrived print one JSON object with the counts and the time of the
 //!       first data byte and of the last end line, then drain stdin to EOF.
+//!   init CMD ARGS... [:: CMD ARGS...]...
+//!       a minimal init, the floor the inits are compared with: fork and
+//!       exec every command at once; on SIGTERM send SIGTERM to them; reap
+//!       every child; exit once SIGTERM came and no child is left. No
+//!       config, no logs, no escalation.
+//!   relay splice|copy
+//!       move stdin to stdout until EOF, by splice(2) (nothing copied, the
+//!       best any process in the middle can do) or by read/write of 64 KiB.
 //!   orphans N OUTFILE [LIMIT_S]
 //!       create N double-forked orphans (they exit at once and become
 //!       zombies of PID 1); sample PID 1's child count while doing it and
@@ -47,7 +55,17 @@ extern "C" {
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     fn _exit(code: i32) -> !;
     fn memchr(s: *const u8, c: i32, n: usize) -> *const u8;
+    fn kill(pid: i32, sig: i32) -> i32;
+    fn sigemptyset(set: *mut SigSet) -> i32;
+    fn sigaddset(set: *mut SigSet, sig: i32) -> i32;
+    fn sigprocmask(how: i32, set: *const SigSet, old: *mut SigSet) -> i32;
+    fn sigwait(set: *const SigSet, sig: *mut i32) -> i32;
+    fn splice(fd_in: i32, off_in: *mut i64, fd_out: i32, off_out: *mut i64, len: usize, flags: u32) -> isize;
 }
+
+/// glibc's sigset_t (1024 bits).
+#[repr(C)]
+struct SigSet([u64; 16]);
 
 /// glibc's vectorised memchr: the sink must outrun the pipe it measures.
 fn mchr(hay: &[u8], c: u8) -> Option<usize> {
@@ -62,6 +80,11 @@ fn mchr(hay: &[u8], c: u8) -> Option<usize> {
 
 const SIGTERM: i32 = 15;
 const SIGPIPE: i32 = 13;
+const SIGCHLD: i32 = 17;
+const SIG_BLOCK: i32 = 0;
+const SIG_UNBLOCK: i32 = 1;
+const WNOHANG: i32 = 1;
+const ECHILD: i32 = 10;
 const LINE: usize = 100; // bytes per data line, newline included
 const FILL: usize = LINE - 16; // "@D" wid ':' seq(9) ':' fill '#' '\n'
 
@@ -440,6 +463,95 @@ fn orphans(args: &[String]) -> ! {
     wait_forever()
 }
 
+extern "C" fn on_nothing(_: i32) {}
+
+fn mini_init(args: &[String]) -> ! {
+    let mut set = SigSet([0; 16]);
+    // SAFETY: a valid sigset; blocking TERM and CHLD so sigwait gets them.
+    // Handlers too: the kernel drops signals PID 1 leaves at SIG_DFL.
+    unsafe {
+        signal(SIGTERM, on_nothing as *const () as usize);
+        signal(SIGCHLD, on_nothing as *const () as usize);
+        sigemptyset(&mut set);
+        sigaddset(&mut set, SIGTERM);
+        sigaddset(&mut set, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let mut kids = Vec::new();
+    for cmd in args.split(|a| a == "::") {
+        // SAFETY: single-threaded; the child unblocks and execs.
+        let pid = unsafe { fork() };
+        if pid == 0 {
+            // SAFETY: the set built above (exec keeps the mask, not handlers).
+            unsafe { sigprocmask(SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+            let err = std::process::Command::new(&cmd[0]).args(&cmd[1..]).exec();
+            eprintln!("benchkit init: exec {}: {err}", cmd[0]);
+            // SAFETY: leaving the forked child.
+            unsafe { _exit(127) };
+        }
+        kids.push(pid);
+    }
+    let mut terminating = false;
+    loop {
+        let mut sig = 0;
+        // SAFETY: valid set and out pointer.
+        unsafe { sigwait(&set, &mut sig) };
+        if sig == SIGTERM && !terminating {
+            terminating = true;
+            for &k in &kids {
+                // SAFETY: plain kill(2).
+                unsafe { kill(k, SIGTERM) };
+            }
+        }
+        loop {
+            let mut status = 0;
+            // SAFETY: valid out pointer.
+            let pid = unsafe { waitpid(-1, &mut status, WNOHANG) };
+            if pid > 0 {
+                kids.retain(|&k| k != pid);
+                continue;
+            }
+            if pid < 0 && std::io::Error::last_os_error().raw_os_error() == Some(ECHILD) && terminating {
+                std::process::exit(0);
+            }
+            break;
+        }
+    }
+}
+
+fn relay(args: &[String]) -> ! {
+    match args.first().map(String::as_str) {
+        Some("splice") => loop {
+            // SAFETY: fds 0 and 1, no offsets (pipes).
+            let n = unsafe { splice(0, std::ptr::null_mut(), 1, std::ptr::null_mut(), 1 << 20, 1) };
+            if n == 0 {
+                std::process::exit(0);
+            }
+            if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                eprintln!("benchkit relay: splice: {}", std::io::Error::last_os_error());
+                std::process::exit(1);
+            }
+        },
+        Some("copy") => {
+            let mut out = unsafe_stdout();
+            let mut inp = std::io::stdin().lock();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match inp.read(&mut buf) {
+                    Ok(0) => std::process::exit(0),
+                    Ok(n) => raw_write(&mut out, &buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => std::process::exit(1),
+                }
+            }
+        }
+        _ => {
+            eprintln!("usage: benchkit relay splice|copy");
+            std::process::exit(2)
+        }
+    }
+}
+
 fn main() {
     // SIGPIPE: die quietly like a C program would (std ignores it).
     // SAFETY: restoring the default disposition.
@@ -450,8 +562,10 @@ fn main() {
         Some("gen") => gen(&args[2..]),
         Some("sink") => sink(&args[2..]),
         Some("orphans") => orphans(&args[2..]),
+        Some("init") => mini_init(&args[2..]),
+        Some("relay") => relay(&args[2..]),
         _ => {
-            eprintln!("usage: benchkit stamp|gen|sink|orphans ...");
+            eprintln!("usage: benchkit stamp|gen|sink|orphans|init|relay ...");
             std::process::exit(2)
         }
     }

@@ -40,7 +40,9 @@ STOP_TIMEOUT_S = 1.0  # stop_timeout given to every supervisor (ms-exact target)
 REAP_LIMIT_S = 5  # zombies left this long after the last orphan: reported as left
 ESC_CAP_S = {"single": 1.5, "super": STOP_TIMEOUT_S * 2 + 3}  # escalation run cut after this
 SLOW_READER_S = 0.5  # the "blocked stdout" log test: reader starts this late
-PASS_THROUGH = ("s6-svscan", "runsvdir")  # programs write to the init's stdout themselves
+PASS_THROUGH = ("s6-svscan", "runsvdir")
+FLOOR = "floor (minimal init)"
+RELAYS = {"splice": "splice relay", "copy": "copy relay"}  # programs write to the init's stdout themselves
 SETTLE_S = 1.3  # > start_secs/startsecs (1 s): programs count as running
 MiB = 1024 * 1024
 
@@ -160,6 +162,7 @@ class Prog:
 class Init:
     """How to run PROGRAMS under one init."""
     mode = "single"
+    reference = False  # a floor to compare with, measured for start-up and shutdown only
     key = name = ""
     binary = ""
     needs = ""  # other binaries the init needs at run time (for the size table)
@@ -261,6 +264,23 @@ class Runit(Init):
         base = os.path.join(d, "sv")
         service_dirs(base, progs)
         return [self.binary, "-P", base]
+
+
+class Floor(Init):
+    """Not a peer: the least any init does here (benchkit's fork + exec of
+    each program, TERM forwarded, reaped), measured beside the others."""
+    mode = "super"
+    key = name = FLOOR
+    reference = True
+
+    def __init__(self):
+        self.binary = KIT
+
+    def argv(self, progs, d, log_format=None):
+        cmds = []
+        for p in progs:
+            cmds += (["::"] if cmds else []) + p.argv
+        return [KIT, "init"] + cmds
 
 
 def make_inits(rinit, private=lambda path: path):
@@ -514,6 +534,24 @@ def stop_sink(sink):
         sink.wait()
 
 
+def m_relay(ctx, mb, kind, chunk=4096):
+    """The writer, a relay process, the reader: what any process in the
+    middle costs (`kind`: splice = nothing copied; copy = read/write)."""
+    sink = subprocess.Popen([KIT, "sink", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    relay = subprocess.Popen([KIT, "relay", kind], stdin=subprocess.PIPE, stdout=sink.stdin)
+    gen = subprocess.Popen([KIT, "gen", "1", str(mb), str(chunk)], stdout=relay.stdin)
+    sink.stdin.close()
+    relay.stdin.close()
+    try:
+        r = sink_result(sink, 120)
+        return {"mbps": mb / ((r["last_ns"] - r["first_ns"]) / 1e9), "broken": r["broken"], "lost": r["lost"]}
+    finally:
+        gen.kill()
+        gen.wait()
+        relay.wait()
+        stop_sink(sink)
+
+
 def m_ceiling(ctx, mb, writers=1, chunk=4096):
     """The same writer(s) piped straight into the same reader."""
     sink = subprocess.Popen([KIT, "sink", str(writers)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -697,7 +735,9 @@ def main():
     if sup_err:
         log(f"rinit supervisor mode not measured: {sup_err}")
         inits = [i for i in inits if i.key != "rinit -c"]
-    log_inits = list(inits)
+    log_inits = [i for i in inits if not i.reference]
+    if not only or "floor" in only:
+        inits.append(Floor())
     if not sup_err and (not only or "rinit -c" in only):
         log_inits.insert(log_inits.index(next(i for i in inits if i.key == "rinit -c")) + 1, RinitSup(rinit, "raw"))
 
@@ -710,7 +750,7 @@ def main():
         "stop_timeout_s": STOP_TIMEOUT_S, "esc_cap_s": ESC_CAP_S, "reap_limit_s": REAP_LIMIT_S,
         "versions": versions(inits, rinit),
         "missing": missing, "supervisor_unavailable": sup_err,
-        "sizes": {i.key: elf_info(originals[i.key]) for i in inits},
+        "sizes": {i.key: elf_info(originals[i.key]) for i in inits if not i.reference},
     }
     started = time.monotonic()
     log(f"{rounds} round(s); load {meta['load_start']}; inits: {', '.join(i.key for i in inits)}")
@@ -748,7 +788,7 @@ def main():
             for init in rot(inits, r):
                 attempt(init.key, r, m_startup, ctx, init)
         if "escalation" not in skip:
-            for init in rot(inits, r):
+            for init in rot(log_inits, r):
                 attempt(init.key, r, m_escalation, ctx, init)
         if "idle" not in skip:
             for group in ("single", "super"):
@@ -758,12 +798,14 @@ def main():
                     if "error" in res:
                         log(f"  {k}: {res['error']}")
         if "reap" not in skip:
-            for init in rot(inits, r):
+            for init in rot(log_inits, r):
                 attempt(init.key, r, m_reap, ctx, init, n_orphans)
         if "logs" not in skip:
             attempt("pipe", r, m_ceiling, ctx, log_mb)
             for init in rot(log_inits, r):
                 attempt(init.key, r, m_logs, ctx, init, log_mb, 1)
+            for kind, key in RELAYS.items():
+                attempt(key, r, m_relay, ctx, log_mb, kind)
             attempt("pipe", r, lambda: {"mbps_after": m_ceiling(ctx, log_mb)["mbps"]})
             # the ceiling of this round: the better of the two pipe runs
             pb = data.get("pipe", {})
@@ -797,8 +839,8 @@ def main():
 
     os.makedirs(a.out, exist_ok=True)
     result = {"meta": meta, "data": data, "errors": errors,
-              "order": [i.key for i in log_inits] + ["pipe"],
-              "modes": {i.key: i.mode for i in log_inits}}
+              "order": [i.key for i in log_inits] + [FLOOR, "pipe"] + list(RELAYS.values()),
+              "modes": {i.key: i.mode for i in log_inits + inits}}
     with open(os.path.join(a.out, "benchmarks.json"), "w") as f:
         json.dump(result, f, indent=1, default=str)
     import report  # noqa: E402  (bench/report.py)
