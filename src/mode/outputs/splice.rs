@@ -158,12 +158,14 @@ impl Splicer {
 /// `None`: read as usual.
 fn whole_lines(data: &[u8]) -> Option<usize> {
     let cut = memchr::memrchr(b'\n', data)? + 1;
+    // Not every line end is needed, only proof that none is too far from
+    // the one before: the line starting at `start` must end within
+    // MAX_LINE bytes, and the last line end in that window starts the next
+    // window. Short lines take one backwards search per MAX_LINE bytes.
     let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', &data[..cut]) {
-        if end - start > MAX_LINE {
-            return None;
-        }
-        start = end + 1;
+    while start < cut {
+        let window = &data[start..cut.min(start + MAX_LINE + 1)];
+        start += memchr::memrchr(b'\n', window)? + 1;
     }
     Some(cut)
 }
@@ -183,5 +185,38 @@ mod tests {
         let mut ok = vec![b'x'; MAX_LINE];
         ok.push(b'\n');
         assert_eq!(whole_lines(&ok), Some(MAX_LINE + 1));
+    }
+
+    /// The windowed search gives the same answer as checking every line.
+    #[test]
+    fn whole_lines_matches_a_line_by_line_check() {
+        fn every_line(data: &[u8]) -> Option<usize> {
+            let cut = data.iter().rposition(|&b| b == b'\n')? + 1;
+            let mut start = 0;
+            for (i, _) in data[..cut].iter().enumerate().filter(|(_, b)| **b == b'\n') {
+                if i - start > MAX_LINE {
+                    return None;
+                }
+                start = i + 1;
+            }
+            Some(cut)
+        }
+        // Line lengths around the limit, in runs, at every position.
+        let lens = [0, 1, 99, MAX_LINE - 1, MAX_LINE, MAX_LINE + 1, 3 * MAX_LINE];
+        for a in lens {
+            for b in lens {
+                for c in lens {
+                    for tail in [0, 5, MAX_LINE + 2] {
+                        let mut data = Vec::new();
+                        for len in [a, b, c] {
+                            data.extend(std::iter::repeat_n(b'x', len));
+                            data.push(b'\n');
+                        }
+                        data.extend(std::iter::repeat_n(b'y', tail));
+                        assert_eq!(whole_lines(&data), every_line(&data), "{a} {b} {c} {tail}");
+                    }
+                }
+            }
+        }
     }
 }
