@@ -261,6 +261,11 @@ impl Direct {
             Err(Errno::EAGAIN) => {}
             Err(e) => return Err(e),
         }
+        if relay.held > 0 {
+            // Taken, but not all passed on: hear when the fd has room,
+            // even if this was the last chunk for a while.
+            self.arm();
+        }
         Ok(k)
     }
 

@@ -414,3 +414,31 @@ fn relay_sink_turns_threaded_when_the_fd_becomes_shared() {
     let got = reader(r).recv_timeout(PATIENCE).expect("reader finished");
     assert_eq!(got, vec!["one".to_string(), "two".to_string()]);
 }
+
+#[test]
+fn relay_sink_hears_the_fd_again_after_its_last_bytes_waited_in_the_relay() {
+    // The relay took a line the fd had no room for, and nothing follows
+    // it: the sink must still be told when the fd has room, or the line
+    // would wait in the relay until some other line came along.
+    let (mut r, w) = pipe(OFlag::empty());
+    nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).expect("F_SETPIPE_SZ");
+    let mut poll = Poll::new().expect("poll");
+    let sink = Sink::direct(w, SINK_CAPACITY, None, "test", poll.registry(), WAKE).expect("sink");
+    assert!(sink.enable_splice());
+    let first = [b"a".repeat(3999), b"\n".to_vec()].concat();
+    assert_eq!(sink.try_push(&first), Ok(()));
+    assert_eq!(sink.used(), 0, "the first line fits the one-page pipe");
+    assert_eq!(sink.try_push(b"last words\n"), Ok(()));
+    assert!(
+        sink.used() > 0,
+        "the pipe is full: the line waits in the relay"
+    );
+    let mut buf = vec![0u8; 8192];
+    let n = r.read(&mut buf).expect("read");
+    assert_eq!(&buf[..n], &first[..]);
+    wait_for_wake(&mut poll);
+    sink.drain();
+    assert_eq!(sink.used(), 0);
+    let n = r.read(&mut buf).expect("read");
+    assert_eq!(&buf[..n], b"last words\n");
+}
