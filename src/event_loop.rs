@@ -13,7 +13,7 @@ use crate::os::signals::Signals;
 use mio::{Events, Interest, Poll, Registry, Token};
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Token 0 is the signal pipe; runtimes use any other.
 pub const SIGNALS: Token = Token(0);
@@ -29,19 +29,26 @@ pub trait Runtime<C: Core> {
     /// set-up that can wait until then goes here, off the start-up path.
     fn started(&mut self) {}
     /// A source the runtime registered is ready.
-    fn ready(&mut self, _token: Token, _now: Instant) {}
+    fn ready(&mut self, _token: Token) {}
     /// A signal reached rinit (SIGCHLD excepted), before the core routes
     /// it: the runtime's own use of a signal (SIGUSR1 reopens log files)
     /// happens first, so programs the core forwards it to see its effect.
     fn signal(&mut self, _sig: i32) {}
     /// A child was reaped; called before the core hears of it, so whatever
     /// it wrote is delivered before its exit is logged or acted on.
-    fn reaped(&mut self, _pid: i32, _now: Instant) {}
+    fn reaped(&mut self, _pid: i32) {}
     /// The runtime's own earliest deadline (e.g. flushing a partial line).
     fn next_deadline(&self) -> Option<Instant> {
         None
     }
     fn tick(&mut self, _now: Instant) {}
+    /// Work left from the last turn (a pipe with more to read than one
+    /// turn's share): the loop then polls without waiting, and calls
+    /// `resume` before it handles what the poll brought.
+    fn busy(&self) -> bool {
+        false
+    }
+    fn resume(&mut self) {}
     /// One of the core's messages.
     fn log(&mut self, message: Message) {
         log::log!(message.level, "{}", message.text);
@@ -122,12 +129,18 @@ impl EventLoop {
                 Some(due) => Some(due - now),
                 None => None,
             };
-            if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            let wait = if runtime.busy() {
+                Some(Duration::ZERO)
+            } else {
+                timeout
+            };
+            if let Err(e) = self.poll.poll(&mut self.events, wait) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
             }
+            runtime.resume();
             let now = Instant::now();
             let mut chld = false;
             for event in self.events.iter() {
@@ -145,7 +158,7 @@ impl EventLoop {
                         }
                     }
                 } else {
-                    runtime.ready(event.token(), now);
+                    runtime.ready(event.token());
                 }
             }
             if chld {
@@ -258,7 +271,7 @@ fn reap_all<C: Core, R: Runtime<C>>(
     loop {
         match os::reap::reap_one()? {
             Reaped::Child { pid, end } => {
-                runtime.reaped(pid, Instant::now());
+                runtime.reaped(pid);
                 queue.push_back(Event::Exited { pid, end });
             }
             Reaped::NothingReady => return Ok(()),

@@ -40,6 +40,12 @@ pub const LOG_WAKER: Token = Token(1);
 /// How long rinit waits, at exit, for buffered output to reach a slow stdout.
 pub const EXIT_FLUSH: Duration = Duration::from_secs(2);
 
+/// Bytes taken from one pipe before the loop looks at everything else
+/// again (signals, timers, other pipes): a program that writes as fast as
+/// rinit reads must not hold PID 1 in one pipe. The pipe is read on at the
+/// next turn (`Outputs::resume`), without waiting for another wake-up.
+const READ_SHARE: usize = 1024 * 1024;
+
 /// A named output source (program instance, hook, main command).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LogSource(usize);
@@ -84,6 +90,10 @@ pub struct Outputs {
     pids: HashMap<i32, LogSource>,
     /// Pipes left readable because their destination was full.
     stalled: Vec<Token>,
+    /// Pipes left readable because they had used their `share`.
+    unfinished: Vec<Token>,
+    /// `READ_SHARE` (smaller in tests).
+    share: usize,
     /// The raw format's splice fast path (`splice.rs`); `None` otherwise.
     splicer: Option<Splicer>,
     buf: Vec<u8>,
@@ -93,7 +103,6 @@ impl Outputs {
     /// The multiplexer on rinit's fd 1 / fd 2, formatted as `config` says;
     /// colour only when stdout is a terminal and `NO_COLOR` is unset.
     pub fn new(config: &Config, registry: &Registry) -> io::Result<Self> {
-        let waker = Arc::new(Waker::new(registry, LOG_WAKER)?);
         let colour = logmux::use_colour(
             nix::unistd::isatty(io::stdout()).unwrap_or(false),
             std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
@@ -108,12 +117,24 @@ impl Outputs {
             timestamps: config.global.log_timestamps,
             colour,
         };
+        Self::on(opts, registry, io::stdout(), io::stderr())
+    }
+
+    /// The multiplexer on `stdout` and `stderr` (rinit's fd 1/2, or a
+    /// test's pipes).
+    fn on<O, E>(opts: FormatOptions, registry: &Registry, stdout: O, stderr: E) -> io::Result<Self>
+    where
+        O: AsFd + Send + 'static,
+        E: AsFd + Send + 'static,
+    {
+        let waker = Arc::new(Waker::new(registry, LOG_WAKER)?);
+        let shared = same_file(&stdout, &stderr);
         let cap = logmux::SINK_CAPACITY;
         let w = || Some(waker.clone());
-        let out = Sink::direct(io::stdout(), cap, w(), "stdout", registry, LOG_WAKER)?;
-        let err = Sink::direct(io::stderr(), cap, w(), "stderr", registry, LOG_WAKER)?;
+        let out = Sink::direct(stdout, cap, w(), "stdout", registry, LOG_WAKER)?;
+        let err = Sink::direct(stderr, cap, w(), "stderr", registry, LOG_WAKER)?;
         let mut mux = LogMux::new(opts, out, err);
-        if same_file(io::stdout(), io::stderr()) {
+        if shared {
             // fd 1 and fd 2 are one pipe (`2>&1`): each stream's writes must
             // stay atomic with respect to the other's.
             mux.set_shared();
@@ -128,6 +149,8 @@ impl Outputs {
             files: Vec::new(),
             pids: HashMap::new(),
             stalled: Vec::new(),
+            unfinished: Vec::new(),
+            share: READ_SHARE,
             splicer: None,
             buf: vec![0; logmux::READ_SIZE],
         })
@@ -268,13 +291,25 @@ impl Outputs {
     }
 
     /// A pipe or the waker is ready.
-    pub fn ready(&mut self, token: Token, now: Instant) {
+    pub fn ready(&mut self, token: Token) {
         if token == LOG_WAKER {
             self.mux.pump();
             self.report_file_errors();
-            self.resume_stalled(now);
+            self.resume_stalled();
         } else {
-            self.read_pipe(token, now, false);
+            self.read_pipe(token, false, self.share);
+        }
+    }
+
+    /// Pipes that were left with more to read: the loop should not wait.
+    pub fn busy(&self) -> bool {
+        !self.unfinished.is_empty()
+    }
+
+    /// The next share of every pipe left unfinished last turn.
+    pub fn resume(&mut self) {
+        for token in std::mem::take(&mut self.unfinished) {
+            self.read_pipe(token, false, self.share);
         }
     }
 
@@ -282,7 +317,7 @@ impl Outputs {
     /// now: deliver it, even past back-pressure (bounded by a pipe's
     /// capacity), and end an unterminated last line, before anyone hears of
     /// the exit. (File outputs need no such order: their pipe is read on.)
-    pub fn reaped(&mut self, pid: i32, now: Instant) {
+    pub fn reaped(&mut self, pid: i32) {
         let Some(src) = self.pids.remove(&pid) else {
             return;
         };
@@ -292,7 +327,14 @@ impl Outputs {
             };
             if let Route::Mux(_) = source.routes[stream_index(stream)] {
                 let id = source.mux_id;
-                self.read_pipe(pipe_token(src.0, stream), now, true);
+                let token = pipe_token(src.0, stream);
+                // What it wrote is in the pipe now; anything after that
+                // (from a process it left behind) waits its turn.
+                let written = match &source.routes[stream_index(stream)] {
+                    Route::Mux(pipe) => queued(pipe.rx.as_raw_fd()),
+                    _ => 0,
+                };
+                self.read_pipe(token, true, written.max(1));
                 self.mux.eof(id, stream);
             }
         }
@@ -312,7 +354,7 @@ impl Outputs {
     pub fn tick(&mut self, now: Instant) {
         // Read what can be read first: it may complete a pending line. A
         // pipe still stalled keeps its partial line waiting.
-        self.resume_stalled(now);
+        self.resume_stalled();
         for &token in &self.stalled {
             if let Some((index, stream)) = decode(token)
                 && let Some(source) = self.sources.get(index)
@@ -363,8 +405,9 @@ impl Outputs {
         self.mux.flush_blocking(deadline) && files
     }
 
-    /// Read one pipe until it is empty or its destination is full.
-    fn read_pipe(&mut self, token: Token, now: Instant, ignore_backpressure: bool) {
+    /// Read one pipe until it is empty, its destination is full, or
+    /// `share` bytes have been taken (then it is `unfinished`).
+    fn read_pipe(&mut self, token: Token, ignore_backpressure: bool, share: usize) {
         let Some((index, stream)) = decode(token) else {
             return;
         };
@@ -378,7 +421,14 @@ impl Outputs {
             Route::Inherit | Route::Null => return,
         };
         let rx = pipe.rx.as_raw_fd();
+        let mut taken = 0;
         loop {
+            if taken >= share {
+                if !self.unfinished.contains(&token) {
+                    self.unfinished.push(token);
+                }
+                return;
+            }
             let room = match file {
                 None if ignore_backpressure || self.mux.can_accept(stream) => self.buf.len(),
                 None => 0,
@@ -405,12 +455,14 @@ impl Outputs {
                     match sp.step(rx, to, &mut self.buf[..room]) {
                         Step::Moved(cut) => {
                             self.mux.spliced(mux_id, stream, &self.buf[..cut]);
+                            taken += cut;
                             continue;
                         }
                         Step::Rest { done, end } => {
                             self.mux.spliced(mux_id, stream, &self.buf[..end]);
                             let rest = read_exact(&pipe.rx, &mut self.buf[..end - done]);
                             self.mux.push_raw(stream, &self.buf[..rest]);
+                            taken += end;
                             continue;
                         }
                         Step::Read(n) => want = n,
@@ -430,13 +482,19 @@ impl Outputs {
             }
             match (&pipe.rx).read(&mut self.buf[..want]) {
                 Ok(0) => return, // cannot happen while we hold `tx`
-                Ok(n) => match file {
-                    Some(Some(f)) => {
-                        // Fits: `room` bytes at most, and only we push.
-                        let _ = f.sink.try_push(&self.buf[..n]);
+                Ok(n) => {
+                    taken += n;
+                    match file {
+                        Some(Some(f)) => {
+                            // Fits: `room` bytes at most, and only we push.
+                            let _ = f.sink.try_push(&self.buf[..n]);
+                        }
+                        // A partial line's delay counts from this read.
+                        _ => self
+                            .mux
+                            .feed(mux_id, stream, &self.buf[..n], Instant::now()),
                     }
-                    _ => self.mux.feed(mux_id, stream, &self.buf[..n], now),
-                },
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
@@ -447,10 +505,10 @@ impl Outputs {
         }
     }
 
-    fn resume_stalled(&mut self, now: Instant) {
+    fn resume_stalled(&mut self) {
         // Each read re-stalls itself if its destination is still full.
         for token in std::mem::take(&mut self.stalled) {
-            self.read_pipe(token, now, false);
+            self.read_pipe(token, false, self.share);
         }
     }
 
@@ -466,6 +524,16 @@ impl Outputs {
             }
         }
     }
+}
+
+/// Bytes waiting in pipe `fd` (0 if it cannot say).
+fn queued(fd: std::os::fd::RawFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int, which we own.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } < 0 {
+        return 0;
+    }
+    n.max(0) as usize
 }
 
 /// Read exactly `buf.len()` bytes the caller knows are in the pipe (it
@@ -500,3 +568,6 @@ fn child_end(pipe: &Pipe) -> Result<Stdio, String> {
         .map_err(|e| format!("dup: {e}"))?;
     Ok(Stdio::from(fd))
 }
+
+#[cfg(test)]
+mod tests;

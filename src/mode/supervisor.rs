@@ -203,9 +203,9 @@ impl Runtime<Supervisor> for SupervisorRuntime {
         self.bind_control();
     }
 
-    fn ready(&mut self, token: Token, now: Instant) {
+    fn ready(&mut self, token: Token) {
         if self.outputs.owns(token) {
-            self.outputs.ready(token, now);
+            self.outputs.ready(token);
         } else if Server::owns(token)
             && let Some(server) = self.control.as_mut()
         {
@@ -213,9 +213,9 @@ impl Runtime<Supervisor> for SupervisorRuntime {
         }
     }
 
-    fn reaped(&mut self, pid: i32, now: Instant) {
+    fn reaped(&mut self, pid: i32) {
         // Everything it wrote is delivered before the core hears of the exit.
-        self.outputs.reaped(pid, now);
+        self.outputs.reaped(pid);
         let Some(id) = self.pids.remove(&pid) else {
             return;
         };
@@ -242,6 +242,14 @@ impl Runtime<Supervisor> for SupervisorRuntime {
 
     fn tick(&mut self, now: Instant) {
         self.outputs.tick(now);
+    }
+
+    fn busy(&self) -> bool {
+        self.outputs.busy()
+    }
+
+    fn resume(&mut self) {
+        self.outputs.resume();
     }
 
     fn log(&mut self, message: Message) {
