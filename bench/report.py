@@ -399,6 +399,7 @@ def chart(res, out):
             lo.append(s["median"] - s["min"])
             hi.append(s["max"] - s["median"])
             colors.append("#d62728" if k.startswith("rinit") else "#1f77b4" if k == "tini" else
+                          "#dddddd" if k == FLOOR or k in RELAYS.values() else  # floors, not peers
                           "#7f7f7f" if modes.get(k) == "single" else "#9467bd")
         y = range(len(ks))
         bars = ax.barh(list(y), meds, xerr=[lo, hi], color=colors, capsize=3)

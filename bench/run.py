@@ -787,8 +787,9 @@ def main():
         if "startup" not in skip:
             for init in rot(inits, r):
                 attempt(init.key, r, m_startup, ctx, init)
+        peers = [i for i in inits if not i.reference]
         if "escalation" not in skip:
-            for init in rot(log_inits, r):
+            for init in rot(peers, r):
                 attempt(init.key, r, m_escalation, ctx, init)
         if "idle" not in skip:
             for group in ("single", "super"):
@@ -798,7 +799,7 @@ def main():
                     if "error" in res:
                         log(f"  {k}: {res['error']}")
         if "reap" not in skip:
-            for init in rot(log_inits, r):
+            for init in rot(peers, r):
                 attempt(init.key, r, m_reap, ctx, init, n_orphans)
         if "logs" not in skip:
             attempt("pipe", r, m_ceiling, ctx, log_mb)
