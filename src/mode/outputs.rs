@@ -325,16 +325,12 @@ impl Outputs {
             let Some(source) = self.sources.get(src.0) else {
                 return;
             };
-            if let Route::Mux(_) = source.routes[stream_index(stream)] {
+            if let Route::Mux(pipe) = &source.routes[stream_index(stream)] {
                 let id = source.mux_id;
-                let token = pipe_token(src.0, stream);
                 // What it wrote is in the pipe now; anything after that
                 // (from a process it left behind) waits its turn.
-                let written = match &source.routes[stream_index(stream)] {
-                    Route::Mux(pipe) => queued(pipe.rx.as_raw_fd()),
-                    _ => 0,
-                };
-                self.read_pipe(token, true, written.max(1));
+                let written = queued(pipe.rx.as_raw_fd());
+                self.read_pipe(pipe_token(src.0, stream), true, written.max(1));
                 self.mux.eof(id, stream);
             }
         }
