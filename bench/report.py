@@ -215,7 +215,8 @@ def write(res, out):
 
     table("Startup",
           "From the init's `execve` (stamped by the launcher just before it) to the program's own start stamp; "
-          "for supervisors, to the last of 3 programs. s6 and runit start programs through a `#!/bin/sh` run script, "
+          "for supervisors, to the last of 3 programs; each round's figure is the median of 3 start-ups. "
+          "s6 and runit start programs through a `#!/bin/sh` run script, "
           f"as they are used. *{FLOOR}* is not a peer but the floor on this machine: `benchkit init`, a static "
           "binary that forks and execs the 3 programs at once, with no configuration to read and nothing else "
           "to set up (on 2 cores the third program's exec waits for a free core).",
