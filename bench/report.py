@@ -360,7 +360,11 @@ def write(res, out):
 
 
 def chart(res, out):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        sys.exit(f"{out}/benchmarks.md is written; the chart needs matplotlib "
+                 "(apt-get install python3-matplotlib; run this with /usr/bin/python3)")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
