@@ -450,4 +450,6 @@ if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     with open(sys.argv[1]) as f:
         r = json.load(f)
-    write(r, sys.argv[2] if len(sys.argv) > 2 else os.path.dirname(sys.argv[1]))
+    out = sys.argv[2] if len(sys.argv) > 2 else os.path.dirname(sys.argv[1])
+    os.makedirs(out, exist_ok=True)
+    write(r, out)
