@@ -78,6 +78,11 @@ fn resume_and_check(
     assert_eq!(sink.take_error(), None);
     assert_eq!(sink.is_threaded(), threaded);
     drop(sink); // closes the pipe (a writer thread, when it exits): EOF
+    assert_numbered(&lines, total);
+}
+
+/// The reader got exactly `numbered(0..total)`, in order.
+fn assert_numbered(lines: &mpsc::Receiver<Vec<String>>, total: usize) {
     let got = lines.recv_timeout(PATIENCE).expect("reader finished");
     assert_eq!(got.len(), total);
     for (i, line) in got.iter().enumerate() {
@@ -346,11 +351,7 @@ fn direct_sink_on_a_tty_hands_over_to_a_thread_in_order() {
     assert!(sink.flush_blocking(Instant::now() + PATIENCE));
     assert_eq!(sink.take_error(), None);
     drop(sink); // the writer exits and closes the slave
-    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
-    assert_eq!(got.len(), total);
-    for (i, line) in got.iter().enumerate() {
-        assert_eq!(format!("{line}\n").as_bytes(), numbered(i), "line {i}");
-    }
+    assert_numbered(&lines, total);
 }
 
 #[test]
