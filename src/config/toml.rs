@@ -553,21 +553,12 @@ impl Parser<'_, '_> {
         path: &[Key],
     ) -> Option<&'t mut Table> {
         for key in path {
-            let i = match table.position(&key.value) {
-                Some(i) => i,
-                None => {
-                    let t = Table {
-                        implicit: true,
-                        dotted: true,
-                        inline: true,
-                        ..Table::default()
-                    };
-                    table
-                        .entries
-                        .push((key.clone(), Spanned::new(key.span(), Value::Table(t))));
-                    table.entries.len() - 1
-                }
-            };
+            let i = child(table, key, || Table {
+                implicit: true,
+                dotted: true,
+                inline: true,
+                ..Table::default()
+            });
             let old_span = table.entries[i].1.span();
             table = match &mut table.entries[i].1.value {
                 Value::Table(t) => {
@@ -621,20 +612,11 @@ impl Parser<'_, '_> {
         dotted: bool,
     ) -> Option<&'t mut Table> {
         for key in path {
-            let i = match table.position(&key.value) {
-                Some(i) => i,
-                None => {
-                    let t = Table {
-                        implicit: true,
-                        dotted,
-                        ..Table::default()
-                    };
-                    table
-                        .entries
-                        .push((key.clone(), Spanned::new(key.span(), Value::Table(t))));
-                    table.entries.len() - 1
-                }
-            };
+            let i = child(table, key, || Table {
+                implicit: true,
+                dotted,
+                ..Table::default()
+            });
             let old_span = table.entries[i].1.span();
             table = match &mut table.entries[i].1.value {
                 Value::Array(array) => {
@@ -748,6 +730,17 @@ impl Parser<'_, '_> {
         current.implicit = false;
         current.dotted = false;
     }
+}
+
+/// Where `key` is in `table`: its entry, or a new table `make` gives (a
+/// table a dotted key or a header implies).
+fn child(table: &mut Table, key: &Key, make: impl FnOnce() -> Table) -> usize {
+    if let Some(i) = table.position(&key.value) {
+        return i;
+    }
+    let t = Spanned::new(key.span(), Value::Table(make()));
+    table.entries.push((key.clone(), t));
+    table.entries.len() - 1
 }
 
 #[cfg(test)]
