@@ -40,10 +40,11 @@ pub const LOG_WAKER: Token = Token(1);
 /// How long rinit waits, at exit, for buffered output to reach a slow stdout.
 pub const EXIT_FLUSH: Duration = Duration::from_secs(2);
 
-/// Bytes taken from one pipe before the loop looks at everything else
-/// again (signals, timers, other pipes): a program that writes as fast as
-/// rinit reads must not hold PID 1 in one pipe. The pipe is read on at the
-/// next turn (`Outputs::resume`), without waiting for another wake-up.
+/// Bytes taken from one pipe (plus at most one read) before the loop looks
+/// at everything else again (signals, timers, other pipes): a program that
+/// writes as fast as rinit reads must not hold PID 1 in one pipe. The pipe
+/// is read on at the next turn (`Outputs::resume`), without waiting for
+/// another wake-up.
 const READ_SHARE: usize = 1024 * 1024;
 
 /// A named output source (program instance, hook, main command).
