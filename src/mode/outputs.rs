@@ -309,7 +309,10 @@ impl Outputs {
 
     /// The next share of every pipe left unfinished last turn.
     pub fn resume(&mut self) {
-        for token in std::mem::take(&mut self.unfinished) {
+        // Each one at most once: a pipe with still more goes back to the
+        // end. (Taken in place: no allocation per turn.)
+        for _ in 0..self.unfinished.len() {
+            let token = self.unfinished.remove(0);
             self.read_pipe(token, false, self.share);
         }
     }
@@ -504,7 +507,8 @@ impl Outputs {
 
     fn resume_stalled(&mut self) {
         // Each read re-stalls itself if its destination is still full.
-        for token in std::mem::take(&mut self.stalled) {
+        for _ in 0..self.stalled.len() {
+            let token = self.stalled.remove(0);
             self.read_pipe(token, false, self.share);
         }
     }
