@@ -213,10 +213,8 @@ impl LogMux {
     /// them in its tail as if they had come through `feed`.
     pub fn spliced(&mut self, source: SourceId, stream: Stream, lines: &[u8]) {
         if let Some(src) = self.sources.get_mut(source.0) {
-            let body = lines.strip_suffix(b"\n").unwrap_or(lines);
-            for line in body.split(|&b| b == b'\n') {
-                src.tail.push(stream, line);
-            }
+            src.tail
+                .push_lines(stream, lines.strip_suffix(b"\n").unwrap_or(lines));
         }
     }
 
