@@ -17,23 +17,34 @@ const SLACK_BYTES: usize = 16 * 1024;
 
 /// Bytes are kept raw in one ring, each line followed by `\n` (a line
 /// never holds one: lines are split on it), with one entry per run of
-/// lines from the same stream, not per line: this sits on the log hot
-/// path, where a splice hands over a block of ~650 lines at a time and
-/// indexing each was a quarter of the raw format's throughput. Lines
-/// are found again only when asked for. The ring is trimmed to the
-/// bounds in bulk, once it is [`SLACK_LINES`] or [`SLACK_BYTES`] over
-/// them, not on every line; readers see exactly the lines within the
-/// bounds.
+/// lines, not per line: this sits on the log hot path, where a splice
+/// hands over a block of ~650 lines at a time and indexing each was a
+/// quarter of the raw format's throughput. Lines are found again only
+/// when asked for. Lines pushed one by one make runs of at most
+/// [`SLACK_LINES`] lines and [`SLACK_BYTES`] bytes, so the ring is
+/// trimmed by dropping whole runs, without looking at their bytes, once
+/// it is that far over the bounds; a block is one run, and only a block
+/// across the bounds is trimmed line by line. Readers see exactly the
+/// lines within the bounds.
 #[derive(Debug, Default)]
 pub struct Tail {
     /// The kept lines' bytes, each line followed by `\n`.
     data: VecDeque<u8>,
-    /// Runs of kept lines from one stream, oldest first: (stream, lines).
-    runs: VecDeque<(Stream, usize)>,
+    /// Runs of kept lines, oldest first.
+    runs: VecDeque<Run>,
     /// Lines in `data`.
     lines: usize,
     /// Lines ever pushed: the sequence number of the next line.
     total: u64,
+}
+
+/// Consecutive lines of one stream.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    stream: Stream,
+    lines: usize,
+    /// Their bytes in the ring, newlines included.
+    bytes: usize,
 }
 
 impl Tail {
@@ -46,7 +57,22 @@ impl Tail {
         );
         self.data.extend(bytes);
         self.data.push_back(b'\n');
-        self.add(stream, 1);
+        match self.runs.back_mut() {
+            Some(run)
+                if run.stream == stream
+                    && run.lines < SLACK_LINES
+                    && run.bytes + bytes.len() < SLACK_BYTES =>
+            {
+                run.lines += 1;
+                run.bytes += bytes.len() + 1;
+            }
+            _ => self.runs.push_back(Run {
+                stream,
+                lines: 1,
+                bytes: bytes.len() + 1,
+            }),
+        }
+        self.added(1);
     }
 
     /// A block of whole lines, `\n` between them (none after the last):
@@ -81,33 +107,70 @@ impl Tail {
         let block = &block[start..];
         self.data.extend(block);
         self.data.push_back(b'\n');
-        self.add(stream, memchr::memchr_iter(b'\n', block).count() + 1);
+        let lines = memchr::memchr_iter(b'\n', block).count() + 1;
+        self.runs.push_back(Run {
+            stream,
+            lines,
+            bytes: block.len() + 1,
+        });
+        self.added(lines);
     }
 
-    /// `n` lines of `stream` were appended to `data`.
-    fn add(&mut self, stream: Stream, n: usize) {
-        match self.runs.back_mut() {
-            Some((s, run)) if *s == stream => *run += n,
-            _ => self.runs.push_back((stream, n)),
-        }
+    /// `n` lines were appended to `data` and `runs`.
+    fn added(&mut self, n: usize) {
         self.lines += n;
         self.total += n as u64;
         if self.lines > TAIL_LINES + SLACK_LINES
             || self.data.len() - self.lines > TAIL_BYTES + SLACK_BYTES
         {
-            let (mut lines, bytes) = self.over();
-            self.data.drain(..bytes);
-            self.lines -= lines;
-            while lines > 0 {
-                let (_, run) = self.runs.front_mut().expect("dropped lines are in runs");
-                let n = lines.min(*run);
-                *run -= n;
-                lines -= n;
-                if *run == 0 {
-                    self.runs.pop_front();
-                }
+            let (lines, bytes) = self.whole_runs_over();
+            self.drop_front(lines, bytes);
+            if self.lines > TAIL_LINES + SLACK_LINES
+                || self.data.len() - self.lines > TAIL_BYTES + SLACK_BYTES
+            {
+                // A block across the bounds.
+                let (lines, bytes) = self.over();
+                self.drop_front(lines, bytes);
             }
         }
+    }
+
+    /// Drop the oldest `lines` lines, `bytes` bytes of the ring.
+    fn drop_front(&mut self, mut lines: usize, mut bytes: usize) {
+        self.data.drain(..bytes);
+        self.lines -= lines;
+        while lines > 0 {
+            let run = self.runs.front_mut().expect("dropped lines are in runs");
+            if run.lines > lines {
+                run.lines -= lines;
+                run.bytes -= bytes;
+                return;
+            }
+            lines -= run.lines;
+            bytes -= run.bytes;
+            self.runs.pop_front();
+        }
+    }
+
+    /// The oldest whole runs beyond the bounds (how many lines, bytes):
+    /// those every line of which must go, found from the runs alone.
+    fn whole_runs_over(&self) -> (usize, usize) {
+        let (mut lines, mut bytes) = (self.lines, self.data.len() - self.lines);
+        let (mut dropped, mut cut) = (0, 0);
+        for run in &self.runs {
+            // Its newest line must go too if, with that line still kept,
+            // we are over (the newest line of all is in the last run, and
+            // with nothing left after it, nothing is over).
+            let left = lines - run.lines;
+            let left_bytes = bytes - (run.bytes - run.lines);
+            if left < TAIL_LINES && left_bytes <= TAIL_BYTES {
+                break;
+            }
+            (lines, bytes) = (left, left_bytes);
+            dropped += run.lines;
+            cut += run.bytes;
+        }
+        (dropped, cut)
     }
 
     /// Where each kept line ends (its `\n`), oldest first, from byte
@@ -121,12 +184,14 @@ impl Tail {
             .chain(memchr::memchr_iter(b'\n', &b[fb..]).map(move |i| b_at + i))
     }
 
-    /// The byte just after the `n`-th kept line (n ≥ 1), found by counting
-    /// newlines a chunk at a time rather than visiting each line.
-    fn after_lines(&self, mut n: usize) -> usize {
+    /// The byte just after the `n`-th kept line from byte `from` (n ≥ 1),
+    /// found by counting newlines a chunk at a time rather than visiting
+    /// each line.
+    fn after_lines(&self, from: usize, mut n: usize) -> usize {
         let (a, b) = self.data.as_slices();
-        let mut at = 0;
-        for chunk in a.chunks(4096).chain(b.chunks(4096)) {
+        let (fa, fb) = (from.min(a.len()), from.saturating_sub(a.len()));
+        let mut at = from;
+        for chunk in a[fa..].chunks(4096).chain(b[fb..].chunks(4096)) {
             let here = memchr::memchr_iter(b'\n', chunk).count();
             if here >= n {
                 let end = memchr::memchr_iter(b'\n', chunk).nth(n - 1);
@@ -143,14 +208,15 @@ impl Tail {
     /// lines and `TAIL_BYTES` bytes of lines remain, except that the
     /// newest line always stays.
     fn over(&self) -> (usize, usize) {
-        let (mut lines, mut bytes) = (self.lines, self.data.len() - self.lines);
-        let (mut dropped, mut cut) = (0, 0);
+        let (mut dropped, mut cut) = self.whole_runs_over();
+        let mut lines = self.lines - dropped;
+        let mut bytes = self.data.len() - cut - lines;
         if lines > TAIL_LINES {
             // These go whatever their lengths.
-            dropped = lines - TAIL_LINES;
-            cut = self.after_lines(dropped);
-            lines = TAIL_LINES;
-            bytes -= cut - dropped;
+            let n = lines - TAIL_LINES;
+            let end = self.after_lines(cut, n);
+            bytes -= end - cut - n;
+            (dropped, cut, lines) = (dropped + n, end, TAIL_LINES);
         }
         for end in self.ends(cut) {
             if bytes <= TAIL_BYTES || lines == 1 {
@@ -194,7 +260,7 @@ impl Tail {
         let streams = self
             .runs
             .iter()
-            .flat_map(|&(s, n)| std::iter::repeat_n(s, n));
+            .flat_map(|r| std::iter::repeat_n(r.stream, r.lines));
         let mut start = 0;
         let mut out = Vec::new();
         for (i, (end, stream)) in self.ends(0).zip(streams).enumerate() {
@@ -228,6 +294,46 @@ mod tests {
         let (lines, missed) = t.since(t.total() - 1);
         assert_eq!((lines.len(), missed), (1, 0));
         assert!(t.since(t.total()).0.is_empty());
+    }
+
+    /// After every single push the tail holds exactly the lines the
+    /// bounds allow, whatever the lengths (runs of lines are dropped
+    /// whole only when every line of them must go).
+    #[test]
+    fn every_push_keeps_what_the_bounds_allow() {
+        let mut seed = 12345u64;
+        // A line's length, from its number and a random state.
+        type Length = fn(usize, &mut u64) -> usize;
+        let patterns: [Length; 4] = [
+            |_, _| 0,
+            |_, _| 1023,
+            |i, _| if i % 7 == 0 { 5000 } else { i % 300 },
+            |_, seed| {
+                *seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((*seed >> 33) % 4000) as usize
+            },
+        ];
+        for pattern in patterns {
+            let mut t = Tail::default();
+            let mut all: Vec<(Stream, Vec<u8>)> = Vec::new();
+            for i in 0..4000 {
+                let stream = if i % 500 < 3 {
+                    Stream::Stderr
+                } else {
+                    Stream::Stdout
+                };
+                let line = vec![b'a' + (i % 26) as u8; pattern(i, &mut seed)];
+                t.push(stream, &line);
+                all.push((stream, line));
+                let want = kept(&all);
+                assert_eq!(t.len(), want.len(), "push {i}");
+                if i % 97 == 0 || i > 3990 {
+                    assert_eq!(t.last(usize::MAX), want, "push {i}");
+                }
+            }
+        }
     }
 
     /// Many short lines: trimmed by count, again and again.
