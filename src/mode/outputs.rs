@@ -466,7 +466,9 @@ impl Outputs {
                             continue;
                         }
                         Step::Read(n) => want = n,
-                        Step::Full if self.mux.wait_writable(stream) => {
+                        // A reaped program's lines are read and queued past
+                        // back-pressure instead: they must come before its exit.
+                        Step::Full if !ignore_backpressure && self.mux.wait_writable(stream) => {
                             // Its token fires when the output has room.
                             if !self.stalled.contains(&token) {
                                 self.stalled.push(token);

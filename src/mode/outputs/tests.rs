@@ -136,3 +136,57 @@ fn a_partial_line_waits_from_its_read() {
         }
     }
 }
+
+/// A reaped program's output is all taken before its exit is heard of,
+/// even when its lines would be spliced and the output is full: what no
+/// splice can move yet is queued (past back-pressure, as on the read
+/// path), not left in the pipe to come after rinit's exit line.
+#[test]
+fn a_reaped_programs_lines_come_before_its_exit_on_a_full_output() {
+    let poll = mio::Poll::new().unwrap();
+    let (out_r, out_w) = big_pipe();
+    let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    // SAFETY: F_SETPIPE_SZ on a pipe we own: one page, filled at once by
+    // a line written before the program's.
+    unsafe { libc::fcntl(err_w.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+    let earlier = [vec![b'='; 4095], vec![b'\n']].concat();
+    nix::unistd::write(&err_w, &earlier).unwrap();
+    let opts = FormatOptions {
+        format: Format::Raw,
+        timestamps: false,
+        colour: false,
+    };
+    let mut o = Outputs::on(opts, poll.registry(), out_w, err_w).unwrap();
+    let src = o.add("p", &Output::Log, &Output::Log, None).unwrap();
+    o.start_splicing();
+    let Route::Mux(pipe) = &o.sources[0].routes[1] else {
+        unreachable!()
+    };
+    // SAFETY: F_SETPIPE_SZ on the source's own pipe.
+    unsafe { libc::fcntl(pipe.tx.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE) };
+    let data: Vec<u8> = (0..200)
+        .flat_map(|i| format!("{i:09} {}\n", "x".repeat(89)).into_bytes())
+        .collect();
+    (&pipe.tx).write_all(&data).unwrap();
+    let rx = pipe.rx.as_raw_fd();
+    o.ready(pipe_token(0, Stream::Stderr));
+    assert!(queued(rx) > 0, "the output is full: lines wait in the pipe");
+    o.attach(4242, src);
+    o.reaped(4242);
+    assert_eq!(queued(rx), 0, "all it wrote is taken at its reaping");
+    o.log_rinit(log::Level::Info, "p exited");
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        std::fs::File::from(err_r).read_to_end(&mut got).unwrap();
+        got
+    });
+    assert!(o.finish(Instant::now() + Duration::from_secs(10)));
+    drop(o);
+    let got = reader.join().unwrap();
+    let exit = memchr::memmem::find(&got, b"p exited").expect("the exit line");
+    assert!(
+        got[..exit].starts_with(&[earlier, data].concat()),
+        "every line before the exit"
+    );
+    drop(out_r);
+}
