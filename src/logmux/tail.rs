@@ -21,7 +21,7 @@ const SLACK_BYTES: usize = 16 * 1024;
 /// hands over a block of ~650 lines at a time and indexing each was a
 /// quarter of the raw format's throughput. Lines are found again only
 /// when asked for. Lines pushed one by one make runs of at most
-/// [`SLACK_LINES`] lines and [`SLACK_BYTES`] bytes, so the ring is
+/// [`SLACK_LINES`] lines and [`SLACK_BYTES`] bytes (or one longer line), so the ring is
 /// trimmed by dropping whole runs, without looking at their bytes, once
 /// it is that far over the bounds; a block is one run, and only a block
 /// across the bounds is trimmed line by line. Readers see exactly the
