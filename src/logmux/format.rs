@@ -87,8 +87,9 @@ pub struct Formatter {
 
 #[derive(Debug, Clone, Default)]
 struct Head {
+    /// Source index (it stands for the name), stream, separator, time
+    /// and padding width the text was rendered for.
     key: Option<(usize, Stream, u8, SystemTime, usize)>,
-    name: String,
     text: Vec<u8>,
 }
 
@@ -115,7 +116,9 @@ impl Formatter {
         self.width
     }
 
-    /// Append one program line, `\n` included, to `out`.
+    /// Append one program line, `\n` included, to `out`. `index` is the
+    /// source's registration number: one index, one name, for good (the
+    /// rendered prefix is kept by index, not compared by name per line).
     // Once per log line, from one call site: inlined even at opt-level z.
     #[inline(always)]
     pub fn program_line(
@@ -167,18 +170,14 @@ impl Formatter {
         };
         let key = Some((index, stream, sep, ts, self.width));
         let mut head = self.head.borrow_mut();
-        if head.key != key || head.name != name {
+        if head.key != key {
             let mut text = std::mem::take(&mut head.text);
             text.clear();
             match self.opts.format {
                 Format::Json => json_head(&mut text, ts, name, stream),
                 _ => self.prefix(&mut text, name, PALETTE[index % PALETTE.len()], sep, ts),
             }
-            *head = Head {
-                key,
-                name: name.to_string(),
-                text,
-            };
+            *head = Head { key, text };
         }
         out.extend_from_slice(&head.text);
     }
