@@ -42,6 +42,12 @@ impl Instance {
         }
     }
 
+    /// A reload changed only how many instances the program has: nothing
+    /// this instance runs with, so it takes the new count even while live.
+    pub(crate) fn set_instances(&mut self, n: u32) {
+        self.spec.instances = n;
+    }
+
     /// Since when the current run is up (`starting` or `running`).
     pub fn up_since(&self) -> Option<Instant> {
         match self.state {

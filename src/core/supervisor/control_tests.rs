@@ -139,6 +139,45 @@ fn reload_applies_the_difference() {
     );
 }
 
+/// Only a program's `instances` changed: the instances in both configs
+/// keep running untouched, new ones start, dropped ones stop.
+#[test]
+fn reload_with_another_instance_count_touches_only_the_difference() {
+    let workers = |n: u32| {
+        let mut w = prog("worker");
+        w.instances = n;
+        config(vec![prog("web"), w])
+    };
+    let mut h = H::new(workers(3));
+    assert_eq!(h.start(), vec![spawn(0), spawn(1), spawn(2), spawn(3)]);
+    for (id, pid) in [(0, 100), (1, 200), (2, 201), (3, 202)] {
+        h.spawned(id, pid);
+    }
+    h.tick(1000);
+    h.texts();
+    // 3 -> 2: worker:2 stops and is retired; web, worker:0, worker:1 stay.
+    let got = ctl(&mut h, Control::Reload(NewConfig(Box::new(workers(2)))));
+    assert_eq!(got, vec![kill(Target::Pid(202), QUIT)]);
+    assert!(h.exited(202, exit(0)).is_empty(), "removed: not restarted");
+    assert!(h.sv.is_retired(ChildId(3)));
+    assert!(
+        h.texts()
+            .iter()
+            .any(|t| t.contains("0 added, 1 removed, 0 changed, 3 unchanged"))
+    );
+    // 2 -> 4: worker:2 and worker:3 start anew; the others keep their pids.
+    let got = ctl(&mut h, Control::Reload(NewConfig(Box::new(workers(4)))));
+    assert_eq!(got, vec![spawn(4), spawn(5)]);
+    for (id, pid) in [(0, 100), (1, 200), (2, 201)] {
+        assert_eq!(h.sv.instance(ChildId(id)).pid(), Some(pid));
+        assert_eq!(
+            h.sv.instance(ChildId(id)).spec().instances.max(1),
+            if id == 0 { 1 } else { 4 }
+        );
+    }
+    assert_eq!(h.sv.instance(ChildId(4)).name(), "worker:2");
+}
+
 #[test]
 fn reload_leaves_unchanged_programs_alone() {
     let mut h = two();

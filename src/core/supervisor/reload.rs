@@ -1,14 +1,15 @@
 //! Applying a reloaded config (SPEC §6 `reload`, SIGHUP): the new config is
 //! already valid; this works out the difference by instance name and acts
 //! on it. New instances start, removed ones stop and are retired, changed
-//! ones (any field of their `ProgramSpec` differs) restart with the new
-//! spec, unchanged ones are not touched. Instance ids never move: the
+//! ones (any field of their `ProgramSpec` but `instances` differs) restart
+//! with the new spec, unchanged ones are not touched (so a new instance
+//! count starts or stops only the instances it adds or drops). Instance ids never move: the
 //! runtime's pipes and pids are keyed by them, so removed instances stay in
 //! the table, retired, and new ones are appended. Pure, like its parent.
 
 use super::Supervisor;
 use super::control::Ctl;
-use crate::config::Config;
+use crate::config::{Config, ProgramSpec};
 use crate::core::program::{Input, Out, State};
 use std::time::Instant;
 
@@ -27,8 +28,13 @@ impl Supervisor {
                 Some(i) => {
                     kept[i] = true;
                     self.instances[i].set_program(new.program());
-                    if self.instances[i].spec() == new.spec() {
+                    let (spec, next) = (self.instances[i].spec(), new.spec());
+                    if spec == next {
                         same += 1;
+                    } else if only_the_count_differs(spec, next) {
+                        // More or fewer instances: the others are untouched.
+                        same += 1;
+                        self.instances[i].set_instances(next.instances);
                     } else {
                         changed += 1;
                         self.change(i, new.spec().clone(), now, out);
@@ -107,4 +113,13 @@ impl Supervisor {
             }
         }
     }
+}
+
+/// Whether two specs of a program differ only in `instances`.
+fn only_the_count_differs(old: &ProgramSpec, new: &ProgramSpec) -> bool {
+    let recounted = ProgramSpec {
+        instances: new.instances,
+        ..old.clone()
+    };
+    recounted == *new
 }
