@@ -317,6 +317,33 @@ fn describe_lists_instances_in_start_order() {
 }
 
 #[test]
+fn describe_shows_outputs_and_their_rotation() {
+    let d = Dir::new();
+    let p = d.write(
+        "rinit.toml",
+        "[[program]]\nname = \"web\"\ncommand = \"serve\"\n\
+         stderr = \"/var/log/web.err\"\nlog_max_bytes = \"10MB\"\nlog_backups = 3\n\
+         [[program]]\nname = \"quiet\"\ncommand = \"serve\"\nstdout = \"null\"\n\
+         stderr = \"inherit\"\n",
+    );
+    let cfg = load(&p).unwrap();
+    let text = describe(&cfg);
+    let web = cfg.programs[0].log_rotation.unwrap();
+    assert!(
+        text.contains(&format!(
+            "    output:     stdout log, stderr /var/log/web.err (files rotated at {} bytes, 3 backups)\n",
+            web.max_bytes
+        )),
+        "{text}"
+    );
+    // No rotation (it is only allowed with a file output): none said.
+    assert!(
+        text.contains("    output:     stdout null, stderr inherit\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn discover_follows_spec_order() {
     let d = Dir::new();
     let p = d.write("c.toml", "");

@@ -46,6 +46,26 @@ fn process(out: &mut String, p: &ProcessSpec) {
     }
 }
 
+fn output(o: &Output) -> String {
+    match o {
+        Output::Log => "log".into(),
+        Output::Inherit => "inherit".into(),
+        Output::Null => "null".into(),
+        Output::File(path) => path.display().to_string(),
+    }
+}
+
+/// The size rotation of a program's file outputs (the config only allows
+/// it with at least one).
+fn rotation(p: &ProgramSpec) -> String {
+    p.log_rotation.map_or(String::new(), |r| {
+        format!(
+            " (files rotated at {} bytes, {} backups)",
+            r.max_bytes, r.backups
+        )
+    })
+}
+
 /// Text for `rinit check`: one block per program instance (`name:N` when
 /// `instances > 1`), in dependency start order, then the hooks.
 pub fn describe(cfg: &Config) -> String {
@@ -95,6 +115,13 @@ pub fn describe(cfg: &Config) -> String {
                 if p.kill_group { " (process group)" } else { "" }
             );
             process(&mut out, &p.process);
+            let _ = writeln!(
+                out,
+                "    output:     stdout {}, stderr {}{}",
+                output(&p.stdout),
+                output(&p.stderr),
+                rotation(p)
+            );
             if !p.depends_on.is_empty() {
                 let _ = writeln!(out, "    depends_on: {}", p.depends_on.join(", "));
             }
