@@ -21,11 +21,11 @@ const SLACK_BYTES: usize = 16 * 1024;
 /// hands over a block of ~650 lines at a time and indexing each was a
 /// quarter of the raw format's throughput. Lines are found again only
 /// when asked for. Lines pushed one by one make runs of at most
-/// [`SLACK_LINES`] lines and [`SLACK_BYTES`] bytes (or one longer line), so the ring is
-/// trimmed by dropping whole runs, without looking at their bytes, once
-/// it is that far over the bounds; a block is one run, and only a block
-/// across the bounds is trimmed line by line. Readers see exactly the
-/// lines within the bounds.
+/// [`SLACK_LINES`] lines and [`SLACK_BYTES`] bytes (or one longer line),
+/// so the ring is trimmed by dropping whole runs, without looking at their
+/// bytes, once it is that far over the bounds; a block is one run, and
+/// only a block across the bounds is trimmed line by line. Readers see
+/// exactly the lines within the bounds.
 #[derive(Debug, Default)]
 pub struct Tail {
     /// The kept lines' bytes, each line followed by `\n`.
@@ -173,25 +173,29 @@ impl Tail {
         (dropped, cut)
     }
 
+    /// The ring's two slices from byte `from` on.
+    fn slices_from(&self, from: usize) -> (&[u8], &[u8]) {
+        let (a, b) = self.data.as_slices();
+        (&a[from.min(a.len())..], &b[from.saturating_sub(a.len())..])
+    }
+
     /// Where each kept line ends (its `\n`), oldest first, from byte
     /// `from` on.
     fn ends(&self, from: usize) -> impl Iterator<Item = usize> + '_ {
-        let (a, b) = self.data.as_slices();
-        let (fa, fb) = (from.min(a.len()), from.saturating_sub(a.len()));
-        let b_at = a.len() + fb;
-        memchr::memchr_iter(b'\n', &a[fa..])
-            .map(move |i| fa + i)
-            .chain(memchr::memchr_iter(b'\n', &b[fb..]).map(move |i| b_at + i))
+        let (a, b) = self.slices_from(from);
+        let b_at = from + a.len();
+        memchr::memchr_iter(b'\n', a)
+            .map(move |i| from + i)
+            .chain(memchr::memchr_iter(b'\n', b).map(move |i| b_at + i))
     }
 
     /// The byte just after the `n`-th kept line from byte `from` (n ≥ 1),
     /// found by counting newlines a chunk at a time rather than visiting
     /// each line.
     fn after_lines(&self, from: usize, mut n: usize) -> usize {
-        let (a, b) = self.data.as_slices();
-        let (fa, fb) = (from.min(a.len()), from.saturating_sub(a.len()));
+        let (a, b) = self.slices_from(from);
         let mut at = from;
-        for chunk in a[fa..].chunks(4096).chain(b[fb..].chunks(4096)) {
+        for chunk in a.chunks(4096).chain(b.chunks(4096)) {
             let here = memchr::memchr_iter(b'\n', chunk).count();
             if here >= n {
                 let end = memchr::memchr_iter(b'\n', chunk).nth(n - 1);

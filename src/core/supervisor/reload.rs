@@ -3,9 +3,10 @@
 //! on it. New instances start, removed ones stop and are retired, changed
 //! ones (any field of their `ProgramSpec` but `instances` differs) restart
 //! with the new spec, unchanged ones are not touched (so a new instance
-//! count starts or stops only the instances it adds or drops). Instance ids never move: the
-//! runtime's pipes and pids are keyed by them, so removed instances stay in
-//! the table, retired, and new ones are appended. Pure, like its parent.
+//! count starts or stops only the instances it adds or drops). Instance
+//! ids never move: the runtime's pipes and pids are keyed by them, so
+//! removed instances stay in the table, retired, and new ones are
+//! appended. Pure, like its parent.
 
 use super::Supervisor;
 use super::control::Ctl;
