@@ -178,6 +178,30 @@ fn reload_with_another_instance_count_touches_only_the_difference() {
     assert_eq!(h.sv.instance(ChildId(4)).name(), "worker:2");
 }
 
+/// A reload that undoes a change still waiting for its instance to stop:
+/// the instance restarts with the spec of the latest config, not with the
+/// one it was stopping for.
+#[test]
+fn reload_compares_with_the_spec_an_instance_restarts_with() {
+    let mut h = two();
+    let mut web = prog("web");
+    web.stop_timeout = ms(1234);
+    let got = ctl(
+        &mut h,
+        Control::Reload(NewConfig(Box::new(config(vec![web, prog("worker")])))),
+    );
+    assert_eq!(
+        got,
+        vec![kill(Target::Pid(100), QUIT)],
+        "web stops to restart"
+    );
+    let back = config(vec![prog("web"), prog("worker")]);
+    let original = back.programs[0].stop_timeout;
+    assert!(ctl(&mut h, Control::Reload(NewConfig(Box::new(back)))).is_empty());
+    assert_eq!(h.exited(100, exit(0)), vec![spawn(0)]);
+    assert_eq!(h.sv.instance(ChildId(0)).spec().stop_timeout, original);
+}
+
 #[test]
 fn reload_leaves_unchanged_programs_alone() {
     let mut h = two();

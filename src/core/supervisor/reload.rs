@@ -29,13 +29,22 @@ impl Supervisor {
                 Some(i) => {
                     kept[i] = true;
                     self.instances[i].set_program(new.program());
-                    let (spec, next) = (self.instances[i].spec(), new.spec());
-                    if spec == next {
+                    // What it runs next: the spec of an earlier reload it
+                    // is still stopping for, else its own.
+                    let ahead = self.ctl[i]
+                        .new_spec
+                        .as_ref()
+                        .unwrap_or(self.instances[i].spec());
+                    let next = new.spec();
+                    if ahead == next {
                         same += 1;
-                    } else if only_the_count_differs(spec, next) {
+                    } else if only_the_count_differs(ahead, next) {
                         // More or fewer instances: the others are untouched.
                         same += 1;
                         self.instances[i].set_instances(next.instances);
+                        if let Some(spec) = &mut self.ctl[i].new_spec {
+                            spec.instances = next.instances;
+                        }
                     } else {
                         changed += 1;
                         self.change(i, new.spec().clone(), now, out);
