@@ -315,10 +315,19 @@ impl Conn {
     /// Send one request and read its reply; a failed operation is exit 1,
     /// a refused connection exit 3.
     fn ask(&mut self, cmd: &Command) -> Result<Reply, Fail> {
-        self.writer
-            .write_all(&proto::request_line(cmd))
-            .map_err(|e| self.unreachable(e))?;
-        let Some(reply) = self.read_reply()? else {
+        let reply = match self.writer.write_all(&proto::request_line(cmd)) {
+            Ok(()) => self.read_reply()?,
+            // rinit answers a refused client at accept and closes, so the
+            // request may meet a closed socket (EPIPE); its answer is
+            // still in our buffer and says why.
+            Err(e) => Some(
+                self.read_reply()
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| self.unreachable(e))?,
+            ),
+        };
+        let Some(reply) = reply else {
             return Err(self.unreachable("connection closed without an answer"));
         };
         if reply.ok {
@@ -364,4 +373,46 @@ fn print_lines(reply: &Reply) {
         let _ = writeln!(out, "{}", l.line);
     }
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(stream: UnixStream) -> Conn {
+        Conn {
+            path: PathBuf::from("/run/rinit.sock"),
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// rinit refuses at accept and closes before the request is written:
+    /// the write fails with EPIPE, and the refusal must still be shown.
+    #[test]
+    fn a_refusal_that_beats_the_request_is_still_reported() {
+        let (client, server) = UnixStream::pair().unwrap();
+        (&server)
+            .write_all(&Reply::error("permission denied: uid 7 may not control rinit").to_line())
+            .unwrap();
+        drop(server);
+        let Err(Fail(code, msg)) = conn(client).ask(&Command::Health) else {
+            panic!("a refusal must fail");
+        };
+        assert_eq!(code, 3);
+        assert!(msg.contains("uid 7 may not control rinit"), "{msg}");
+        assert!(msg.contains("/run/rinit.sock"), "{msg}");
+    }
+
+    /// A closed socket with no answer in it still names the write error.
+    #[test]
+    fn a_closed_socket_without_an_answer_names_the_error() {
+        let (client, server) = UnixStream::pair().unwrap();
+        drop(server);
+        let Err(Fail(code, msg)) = conn(client).ask(&Command::Health) else {
+            panic!("a closed socket must fail");
+        };
+        assert_eq!(code, 3);
+        assert!(msg.contains("Broken pipe"), "{msg}");
+    }
 }
