@@ -49,6 +49,9 @@ pub trait Runtime<C: Core> {
         false
     }
     fn resume(&mut self) {}
+    /// `Action::Release`: child `id` is gone for good; let go of what is
+    /// kept for it.
+    fn release(&mut self, _id: ChildId) {}
     /// One of the core's messages.
     fn log(&mut self, message: Message) {
         log::log!(message.level, "{}", message.text);
@@ -206,6 +209,7 @@ impl EventLoop {
             match action {
                 Action::Spawn(id) => spawns.push(id),
                 Action::Kill { .. } => {}
+                Action::Release(id) => runtime.release(id),
                 Action::WatchGroup(pgid) => {
                     self.watched_groups.insert(pgid);
                     watch = true;

@@ -119,3 +119,75 @@ fn invalid_config_changes_nothing_and_says_why() {
     assert_eq!(r.pid("b"), b);
     r.shutdown();
 }
+
+/// Open fds of process `pid`.
+fn fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// What process `pid`'s fds are, for a failure message.
+fn fd_list(pid: i32) -> String {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return String::new();
+    };
+    let mut fds: Vec<(u32, String)> = dir
+        .flatten()
+        .map(|e| {
+            let n = e.file_name().to_string_lossy().parse().unwrap_or(0);
+            let to = std::fs::read_link(e.path()).unwrap_or_default();
+            (n, to.to_string_lossy().into_owned())
+        })
+        .collect();
+    fds.sort();
+    fds.iter()
+        .map(|(n, to)| format!("{n}->{to}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Programs that reloads remove leave nothing behind in rinit: their pipes
+/// are closed once their last words are out (a loop of add and remove
+/// ends with as many fds as it began), and their log tail is gone.
+#[test]
+fn removed_programs_leave_no_fds_behind() {
+    let keep = prog("keep", "");
+    let mut r = start("reload-fds", "", &keep);
+    r.wait_state("keep", "running");
+    let pid = r.proc.rinit_pid();
+    let base = fds(pid);
+    let before = fd_list(pid);
+    for n in 0..4 {
+        let name = format!("extra{n}");
+        let extra = format!(
+            "[[program]]\nname = \"{name}\"\ncommand = \"trap 'printf bye-{n}; exit 0' TERM; echo {name}-up; sleep 1000 & wait\"\nstart_secs = 0\n"
+        );
+        rewrite(&r, &format!("{keep}{extra}"));
+        r.ctl_ok(&["reload"], 0);
+        r.proc.expect_line(common::Stream::Out, common::WAIT, |l| {
+            l.ends_with(&format!("| {name}-up"))
+        });
+        rewrite(&r, &keep);
+        r.ctl_ok(&["reload"], 0);
+        // Its last words (no newline) come out, as a line of their own.
+        r.proc.expect_line(common::Stream::Out, common::WAIT, |l| {
+            l.ends_with(&format!("| bye-{n}"))
+        });
+        let settled = common::wait_until(std::time::Instant::now() + common::WAIT, || {
+            fds(pid) == base
+        });
+        if !settled {
+            r.proc.fail(&format!(
+                "after removing {name}: {} fds open, {base} before\nnow: {}\nbefore: {before}",
+                fds(pid),
+                fd_list(pid)
+            ));
+        }
+        let out = r.ctl_ok(&["logs", &name], 1);
+        assert!(
+            text(&out.stderr).contains(&format!("no program named \"{name}\"")),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    r.shutdown();
+}

@@ -98,4 +98,8 @@ pub enum Action {
     /// loads and validates it and answers with `Event::Control(Reload)`,
     /// or logs every error and changes nothing.
     LoadConfig,
+    /// Child `id` was removed by a reload and is down for good (its process
+    /// group is empty): the runtime may let go of what it keeps for it (its
+    /// output pipes, once drained; its `ctl logs` tail). Sent once per id.
+    Release(ChildId),
 }

@@ -181,6 +181,7 @@ impl Supervisor {
     fn settle(&mut self, now: Instant, out: &mut Out) {
         if self.phase == Phase::Up && self.started {
             self.settle_control();
+            self.settle_retired(now, out);
             self.start_ready(now, out);
             self.maybe_start_main(out);
             if let Some((code, reason)) = self.critical_failure() {

@@ -112,6 +112,14 @@ impl Formatter {
         self.width = self.width.max(name.chars().count());
     }
 
+    /// Fit the padding to exactly these names (and rinit's): a reload
+    /// that removed the longest name narrows it from then on.
+    pub fn fit<'a>(&mut self, names: impl Iterator<Item = &'a str>) {
+        self.width = names
+            .map(|n| n.chars().count())
+            .fold(RINIT_NAME.len(), usize::max);
+    }
+
     pub fn width(&self) -> usize {
         self.width
     }

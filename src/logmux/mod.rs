@@ -55,6 +55,8 @@ struct Source {
     stderr: LineAssembler,
     /// Recent lines for `rinit ctl logs`.
     tail: tail::Tail,
+    /// Gone for good (`forget`): not found by name any more.
+    forgotten: bool,
 }
 
 struct Output {
@@ -138,17 +140,32 @@ impl LogMux {
             stdout: LineAssembler::new(),
             stderr: LineAssembler::new(),
             tail: tail::Tail::default(),
+            forgotten: false,
         });
         SourceId(self.sources.len() - 1)
     }
 
     /// The newest source registered under `name` (a reload may register
-    /// a name again), for `rinit ctl logs`.
+    /// a name again), for `rinit ctl logs`; none once it is forgotten.
     pub fn source_named(&self, name: &str) -> Option<SourceId> {
         self.sources
             .iter()
             .rposition(|s| s.name == name)
+            .filter(|&i| !self.sources[i].forgotten)
             .map(SourceId)
+    }
+
+    /// `source` is gone for good and its pipes are closed (their last
+    /// partial lines delivered): free its tail and line buffers.
+    pub fn forget(&mut self, source: SourceId) {
+        if let Some(src) = self.sources.get_mut(source.0) {
+            src.forgotten = true;
+            src.tail.free();
+            src.stdout = LineAssembler::new();
+            src.stderr = LineAssembler::new();
+        }
+        let names = self.sources.iter().filter(|s| !s.forgotten);
+        self.fmt.fit(names.map(|s| s.name.as_str()));
     }
 
     /// The recent lines of `source` (see [`tail::Tail`]).

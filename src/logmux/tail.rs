@@ -234,6 +234,15 @@ impl Tail {
         (dropped, cut)
     }
 
+    /// Drop every line and give back their memory (a source gone for
+    /// good). The count stays: a follower sees nothing new, or what it
+    /// missed.
+    pub fn free(&mut self) {
+        self.data = VecDeque::new();
+        self.runs = VecDeque::new();
+        self.lines = 0;
+    }
+
     /// The sequence number after the newest line.
     pub fn total(&self) -> u64 {
         self.total

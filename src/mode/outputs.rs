@@ -53,8 +53,9 @@ pub struct LogSource(usize);
 
 struct Pipe {
     rx: Receiver,
-    /// Kept open by rinit so the pipe outlives every run of the child.
-    tx: Sender,
+    /// Kept open by rinit so the pipe outlives every run of the child;
+    /// `None` once the source is released (the pipe then ends at EOF).
+    tx: Option<Sender>,
 }
 
 enum Route {
@@ -74,6 +75,8 @@ enum Route {
 struct Source {
     mux_id: SourceId,
     routes: [Route; 2],
+    /// Gone for good (`release`): its routes close as their pipes end.
+    released: bool,
 }
 
 struct FileOut {
@@ -182,6 +185,7 @@ impl Outputs {
         self.sources.push(Source {
             mux_id,
             routes: [out, err],
+            released: false,
         });
         Ok(LogSource(index))
     }
@@ -198,7 +202,7 @@ impl Outputs {
             // end gets it; the child's end stays blocking.
             tx.set_nonblocking(false)?;
             self.registry.register(&mut rx, token, Interest::READABLE)?;
-            Ok(Pipe { rx, tx })
+            Ok(Pipe { rx, tx: Some(tx) })
         };
         Ok(match output {
             Output::Log => Route::Mux(pipe()?),
@@ -338,6 +342,76 @@ impl Outputs {
                 self.mux.eof(id, stream);
             }
         }
+    }
+
+    /// `src` is gone for good (a reload removed it and its process group is
+    /// empty). rinit lets go of its write ends, so each pipe ends once what
+    /// is left in it has been read (by the usual path, back-pressure and
+    /// all; later if a process that left the group still holds it open).
+    /// An ended pipe is closed; when both are, the source's `ctl logs` tail
+    /// is freed. Without this, every reload that removes a program would
+    /// keep its four fds and up to a tail's bytes for good.
+    pub fn release(&mut self, src: LogSource) {
+        let Some(source) = self.sources.get_mut(src.0) else {
+            return;
+        };
+        source.released = true;
+        let mut unopened = Vec::new();
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            match &mut source.routes[stream_index(stream)] {
+                Route::File { sink: None, .. } => unopened.push(stream),
+                Route::Mux(pipe) | Route::File { pipe, .. } => pipe.tx = None,
+                Route::Inherit | Route::Null => {}
+            }
+        }
+        // A file never opened was never written to: nothing to read.
+        for stream in unopened {
+            self.close_pipe(src.0, stream);
+        }
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            self.read_pipe(pipe_token(src.0, stream), false, self.share);
+        }
+        self.forget_if_closed(src.0);
+    }
+
+    /// A released source's pipe ended: deliver its unterminated last line
+    /// (marked partial), stop watching it and close it.
+    fn close_pipe(&mut self, index: usize, stream: Stream) {
+        let Some(source) = self.sources.get_mut(index) else {
+            return;
+        };
+        let mux_id = source.mux_id;
+        let route = std::mem::replace(&mut source.routes[stream_index(stream)], Route::Null);
+        let (Route::Mux(mut pipe) | Route::File { mut pipe, .. }) = route else {
+            return;
+        };
+        if let Err(e) = self.registry.deregister(&mut pipe.rx) {
+            log::warn!("output of source {index}: deregister: {e}");
+        }
+        drop(pipe);
+        self.mux.eof(mux_id, stream);
+        let token = pipe_token(index, stream);
+        self.stalled.retain(|&t| t != token);
+        self.unfinished.retain(|&t| t != token);
+        self.forget_if_closed(index);
+    }
+
+    /// A released source with no pipe left: free its `ctl logs` tail.
+    fn forget_if_closed(&mut self, index: usize) {
+        let Some(source) = self.sources.get(index) else {
+            return;
+        };
+        let piped = |r: &Route| matches!(r, Route::Mux(_) | Route::File { .. });
+        if source.released && !source.routes.iter().any(piped) {
+            self.mux.forget(source.mux_id);
+        }
+    }
+
+    /// Whether `src`'s pipes are all closed (tests).
+    #[cfg(test)]
+    fn closed(&self, src: LogSource) -> bool {
+        let piped = |r: &Route| matches!(r, Route::Mux(_) | Route::File { .. });
+        !self.sources[src.0].routes.iter().any(piped)
     }
 
     /// SIGUSR1: every file is reopened by name before its next write.
@@ -483,7 +557,9 @@ impl Outputs {
                 }
             }
             match (&pipe.rx).read(&mut self.buf[..want]) {
-                Ok(0) => return, // cannot happen while we hold `tx`
+                // Only once released (while rinit holds `tx`, never):
+                // no writer is left and the pipe is empty.
+                Ok(0) => break,
                 Ok(n) => {
                     taken += n;
                     match file {
@@ -505,6 +581,7 @@ impl Outputs {
                 }
             }
         }
+        self.close_pipe(index, stream);
     }
 
     fn resume_stalled(&mut self) {
@@ -564,8 +641,10 @@ fn same_file(a: impl AsFd, b: impl AsFd) -> bool {
 
 /// A fresh duplicate of the pipe's write end for one child.
 fn child_end(pipe: &Pipe) -> Result<Stdio, String> {
-    let fd = pipe
-        .tx
+    let Some(tx) = &pipe.tx else {
+        return Err("its output was released".into());
+    };
+    let fd = tx
         .as_fd()
         .try_clone_to_owned()
         .map_err(|e| format!("dup: {e}"))?;

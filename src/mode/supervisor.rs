@@ -80,7 +80,8 @@ impl SupervisorRuntime {
     /// start-up, the instances a reload added later.
     fn grow(&mut self, core: &Supervisor) -> io::Result<()> {
         for (id, child) in core.children() {
-            if self.sources.contains_key(&id) {
+            // A retired child's source is gone for good (`release`).
+            if self.sources.contains_key(&id) || core.is_retired(id) {
                 continue;
             }
             let src = match child {
@@ -225,6 +226,12 @@ impl Runtime<Supervisor> for SupervisorRuntime {
                 let text = format!("hook {name}: {problem}");
                 self.outputs.log_rinit(log::Level::Error, &text);
             }
+        }
+    }
+
+    fn release(&mut self, id: ChildId) {
+        if let Some(src) = self.sources.remove(&id) {
+            self.outputs.release(src);
         }
     }
 

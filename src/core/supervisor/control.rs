@@ -19,6 +19,8 @@ pub(super) struct Ctl {
     pub new_spec: Option<ProgramSpec>,
     /// Removed by a reload: stopped, never started again, hidden.
     pub retired: bool,
+    /// Retired and down, and the runtime was told (`Action::Release`).
+    pub released: bool,
     /// How many times it was spawned (restarts = spawns - 1).
     pub spawns: u32,
 }
@@ -161,6 +163,31 @@ impl Supervisor {
             | State::Spawning { .. }
             | State::Exited { .. }
             | State::Fatal { .. } => {}
+        }
+    }
+
+    /// Retired instances: one that came up after all (its spawn was on
+    /// its way when the reload came) stops; one down for good is let go of
+    /// (the runtime frees its pipes and tail). Called from `settle` while up.
+    pub(super) fn settle_retired(&mut self, now: Instant, out: &mut Out) {
+        for i in 0..self.instances.len() {
+            if !self.ctl[i].retired || self.ctl[i].released {
+                continue;
+            }
+            match self.instances[i].state {
+                State::Starting { .. } | State::Running { .. } | State::Backoff { .. } => {
+                    self.ctl_stop(i, now, out);
+                }
+                State::Spawning { .. } | State::Stopping { .. } => {}
+                State::Stopped | State::Exited { .. } | State::Fatal { .. } => {}
+            }
+            if matches!(
+                self.instances[i].state,
+                State::Stopped | State::Exited { .. } | State::Fatal { .. }
+            ) {
+                self.ctl[i].released = true;
+                out.actions.push(Action::Release(ChildId(i)));
+            }
         }
     }
 

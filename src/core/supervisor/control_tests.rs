@@ -3,7 +3,7 @@
 //! changed, unchanged). Tables with an explicit clock.
 
 use super::harness::*;
-use crate::core::event::{ChildId, Control, Event, NewConfig, Target};
+use crate::core::event::{Action, ChildId, Control, Event, NewConfig, Target};
 
 fn ids(v: &[usize]) -> Vec<ChildId> {
     v.iter().map(|&i| ChildId(i)).collect()
@@ -128,7 +128,11 @@ fn reload_applies_the_difference() {
     assert!(got.contains(&kill(Target::Pid(200), QUIT)), "worker stops");
     assert_eq!(h.exited(100, exit(0)), vec![spawn(0)]);
     assert_eq!(h.sv.instance(ChildId(0)).spec().stop_timeout, ms(1234));
-    assert!(h.exited(200, exit(0)).is_empty(), "removed: not restarted");
+    assert_eq!(
+        h.exited(200, exit(0)),
+        vec![Action::Release(ChildId(1))],
+        "removed: not restarted, let go of"
+    );
     assert!(h.sv.is_retired(ChildId(1)));
     let all = h.sv.resolve(&["all".into()]);
     assert_eq!(all, Ok(ids(&[0, 2])));
@@ -158,7 +162,11 @@ fn reload_with_another_instance_count_touches_only_the_difference() {
     // 3 -> 2: worker:2 stops and is retired; web, worker:0, worker:1 stay.
     let got = ctl(&mut h, Control::Reload(NewConfig(Box::new(workers(2)))));
     assert_eq!(got, vec![kill(Target::Pid(202), QUIT)]);
-    assert!(h.exited(202, exit(0)).is_empty(), "removed: not restarted");
+    assert_eq!(
+        h.exited(202, exit(0)),
+        vec![Action::Release(ChildId(3))],
+        "removed: not restarted, let go of"
+    );
     assert!(h.sv.is_retired(ChildId(3)));
     assert!(
         h.texts()
@@ -209,4 +217,49 @@ fn reload_leaves_unchanged_programs_alone() {
     assert!(ctl(&mut h, Control::Reload(NewConfig(Box::new(cfg)))).is_empty());
     assert_eq!(h.sv.instance(ChildId(0)).pid(), Some(100));
     assert_eq!(h.sv.instance(ChildId(1)).pid(), Some(200));
+}
+
+/// A removed instance is let go of (`Release`) once it is down for good:
+/// at once if it already was, else when its group is empty; once only.
+/// One whose spawn was still on its way comes up only to stop.
+#[test]
+fn reload_lets_go_of_removed_instances_once_down() {
+    let mut done = prog("once");
+    done.restart = crate::config::RestartPolicy::Never;
+    let mut h = H::new(config(vec![prog("web"), prog("worker"), done]));
+    assert_eq!(h.start(), vec![spawn(0), spawn(1), spawn(2)]);
+    h.spawned(0, 100);
+    h.spawned(1, 200);
+    h.spawned(2, 300);
+    h.tick(1000);
+    assert!(h.exited(300, exit(0)).is_empty());
+    assert_eq!(h.state(2), "exited");
+    h.linger.push(200);
+    let got = ctl(
+        &mut h,
+        Control::Reload(NewConfig(Box::new(config(vec![prog("web")])))),
+    );
+    assert_eq!(
+        got,
+        vec![kill(Target::Pid(200), QUIT), Action::Release(ChildId(2))],
+        "the exited one at once; the running one is stopped first"
+    );
+    // Its main process is gone, its group not yet: not yet.
+    assert_eq!(h.exited(200, exit(0)), vec![Action::WatchGroup(200)]);
+    assert_eq!(
+        h.ev(Event::GroupEmpty { pgid: 200 }),
+        vec![Action::Release(ChildId(1))]
+    );
+    assert!(h.tick(5000).is_empty(), "once only");
+
+    // A spawn on its way when the program is removed: it stops on arrival.
+    let mut h = H::new(config(vec![prog("web"), prog("worker")]));
+    assert_eq!(h.start(), vec![spawn(0), spawn(1)]);
+    h.spawned(0, 100);
+    ctl(
+        &mut h,
+        Control::Reload(NewConfig(Box::new(config(vec![prog("web")])))),
+    );
+    assert_eq!(h.spawned(1, 200), vec![kill(Target::Pid(200), QUIT)]);
+    assert_eq!(h.exited(200, exit(0)), vec![Action::Release(ChildId(1))]);
 }

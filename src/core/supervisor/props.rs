@@ -135,6 +135,8 @@ struct Model {
     watched: Vec<i32>,
     next_pid: i32,
     exited: bool,
+    /// Ids the runtime was told to let go of (`Action::Release`).
+    released: Vec<ChildId>,
 }
 
 impl Model {
@@ -151,6 +153,10 @@ impl Model {
             if let Some(pid) = inst.pid() {
                 prop_assert_eq!(self.live.get(&pid), Some(&id), "core tracks a dead pid");
             }
+            // Let go of as soon as it is down for good (while up).
+            if self.sv.is_retired(id) && inst.is_down() && !self.sv.is_shutting_down() {
+                prop_assert!(self.released.contains(&id), "{:?} down, not released", id);
+            }
         }
         Ok(())
     }
@@ -161,6 +167,7 @@ impl Model {
             match a {
                 Action::Spawn(id) => {
                     prop_assert!(!was_stopping, "spawn during shutdown");
+                    prop_assert!(!self.released.contains(&id), "spawn of released {:?}", id);
                     prop_assert!(!self.pending.contains(&id), "two spawns of {:?}", id);
                     prop_assert!(
                         !self.live.values().any(|&l| l == id),
@@ -175,6 +182,22 @@ impl Model {
                         prop_assert!(inst.is_down(), "exit with {:?} up", id);
                     }
                     self.exited = true;
+                }
+                Action::Release(id) => {
+                    prop_assert!(self.sv.is_retired(id), "release of {:?}, not retired", id);
+                    prop_assert!(!self.released.contains(&id), "two releases of {:?}", id);
+                    prop_assert!(
+                        !self.pending.contains(&id) && !self.live.values().any(|&l| l == id),
+                        "release of {:?} while it runs",
+                        id
+                    );
+                    prop_assert!(
+                        self.sv.instance(id).is_down(),
+                        "release of {:?} while it is {}",
+                        id,
+                        self.sv.instance(id).state_name()
+                    );
+                    self.released.push(id);
                 }
                 Action::Kill { .. } | Action::LoadConfig => {}
             }
@@ -301,6 +324,7 @@ proptest! {
             watched: Vec::new(),
             next_pid: 1000,
             exited: false,
+            released: Vec::new(),
         };
         let first = m.sv.start(now);
         m.perform(first, false)?;

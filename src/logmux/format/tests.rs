@@ -118,6 +118,12 @@ fn prefix_width_counts_rinit_and_grows() {
         render(&f, "a", 0, Stream::Stdout, line(b"x")),
         b"a           | x\n"
     );
+    // The long name is gone again (a reload removed it).
+    f.fit(["a", "web-1"].into_iter());
+    assert_eq!(
+        render(&f, "a", 0, Stream::Stdout, line(b"x")),
+        b"a     | x\n"
+    );
 }
 
 #[test]

@@ -69,7 +69,9 @@ impl Splicer {
             return Step::Off;
         }
         let t = match self.peek(from, buf) {
-            Ok(0) | Err(Errno::EAGAIN) => return Step::Empty,
+            Err(Errno::EAGAIN) => return Step::Empty,
+            // No writer left (a released source): the read sees the end.
+            Ok(0) => return Step::Read(buf.len()),
             Ok(t) => t,
             Err(_) => {
                 self.off = true;
@@ -111,7 +113,9 @@ impl Splicer {
             return Some(buf.len());
         }
         match self.peek(from, buf) {
-            Ok(0) | Err(Errno::EAGAIN) => None,
+            Err(Errno::EAGAIN) => None,
+            // No writer left: the read sees the end.
+            Ok(0) => Some(buf.len()),
             Ok(t) => Some(memchr::memchr(b'\n', &buf[..t]).map_or(t, |i| i + 1)),
             Err(_) => {
                 self.off = true;

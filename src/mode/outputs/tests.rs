@@ -4,7 +4,7 @@
 use super::*;
 use crate::config::Output;
 use crate::logmux::{Format, PARTIAL_DELAY};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 
 /// Room for everything a test writes, so no write blocks and no read is
@@ -39,7 +39,13 @@ fn setup(poll: &mio::Poll, splice: bool) -> (Outputs, OwnedFd) {
         unreachable!()
     };
     // SAFETY: F_SETPIPE_SZ on the source's own pipe.
-    let set = unsafe { libc::fcntl(pipe.tx.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE) };
+    let set = unsafe {
+        libc::fcntl(
+            pipe.tx.as_ref().unwrap().as_raw_fd(),
+            libc::F_SETPIPE_SZ,
+            PIPE,
+        )
+    };
     assert!(set >= PIPE, "F_SETPIPE_SZ: {}", io::Error::last_os_error());
     (o, out_r)
 }
@@ -54,7 +60,7 @@ fn program_writes(o: &Outputs, lines: usize, tail: &[u8]) -> Vec<u8> {
     let Route::Mux(pipe) = &o.sources[0].routes[0] else {
         unreachable!()
     };
-    (&pipe.tx).write_all(&data).unwrap();
+    pipe.tx.as_ref().unwrap().write_all(&data).unwrap();
     data
 }
 
@@ -163,11 +169,17 @@ fn a_reaped_programs_lines_come_before_its_exit_on_a_full_output() {
         unreachable!()
     };
     // SAFETY: F_SETPIPE_SZ on the source's own pipe.
-    unsafe { libc::fcntl(pipe.tx.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE) };
+    unsafe {
+        libc::fcntl(
+            pipe.tx.as_ref().unwrap().as_raw_fd(),
+            libc::F_SETPIPE_SZ,
+            PIPE,
+        )
+    };
     let data: Vec<u8> = (0..200)
         .flat_map(|i| format!("{i:09} {}\n", "x".repeat(89)).into_bytes())
         .collect();
-    (&pipe.tx).write_all(&data).unwrap();
+    pipe.tx.as_ref().unwrap().write_all(&data).unwrap();
     let rx = pipe.rx.as_raw_fd();
     o.ready(pipe_token(0, Stream::Stderr));
     assert!(queued(rx) > 0, "the output is full: lines wait in the pipe");
@@ -189,4 +201,81 @@ fn a_reaped_programs_lines_come_before_its_exit_on_a_full_output() {
         "every line before the exit"
     );
     drop(out_r);
+}
+
+/// Everything that reached `out` once `o` is gone.
+fn everything(o: Outputs, out: OwnedFd) -> Vec<u8> {
+    drop(o);
+    let mut got = Vec::new();
+    std::fs::File::from(out).read_to_end(&mut got).unwrap();
+    got
+}
+
+/// A source gone for good (`release`) whose writers are all gone: what is
+/// left in its pipes is delivered, its unterminated last line too, and its
+/// pipes are closed and its tail freed at once.
+fn release_with_no_writer_left(splice: bool) {
+    let poll = mio::Poll::new().unwrap();
+    let (mut o, out) = setup(&poll, splice);
+    let mut data = program_writes(&o, 300, b"last words");
+    o.ready(stdout_token());
+    assert!(o.mux().source_named("p").is_some());
+    o.release(LogSource(0));
+    assert!(o.closed(LogSource(0)), "both pipes closed");
+    assert!(o.mux().source_named("p").is_none(), "its tail is gone");
+    assert!(!o.busy() && o.stalled.is_empty());
+    assert!(o.finish(Instant::now() + Duration::from_secs(5)));
+    data.push(b'\n');
+    assert!(
+        everything(o, out) == data,
+        "every line, then the last words"
+    );
+}
+
+#[test]
+fn a_released_source_is_read_to_its_end_and_closed() {
+    release_with_no_writer_left(false);
+}
+
+#[test]
+fn a_released_spliced_source_is_read_to_its_end_and_closed() {
+    release_with_no_writer_left(true);
+}
+
+/// A process that left the program's group still holds the pipe: the
+/// release lets go of rinit's end only; the pipe is read on, and closed
+/// when that process lets go too.
+#[test]
+fn a_released_source_stays_open_while_a_process_holds_its_pipe() {
+    for splice in [false, true] {
+        let poll = mio::Poll::new().unwrap();
+        let (mut o, out) = setup(&poll, splice);
+        let Route::Mux(pipe) = &o.sources[0].routes[0] else {
+            unreachable!()
+        };
+        let escaped = pipe.tx.as_ref().unwrap().as_fd().try_clone_to_owned();
+        let escaped = escaped.unwrap();
+        let mut data = program_writes(&o, 100, b"");
+        o.release(LogSource(0));
+        assert!(!o.closed(LogSource(0)), "a writer is left");
+        let more = program_writes_to(&escaped, 50);
+        drop(escaped);
+        o.ready(stdout_token());
+        assert!(
+            o.closed(LogSource(0)),
+            "closed once its last writer is gone"
+        );
+        assert!(o.finish(Instant::now() + Duration::from_secs(5)));
+        data.extend_from_slice(&more);
+        assert!(everything(o, out) == data, "every line, in order");
+    }
+}
+
+/// Numbered lines written to `fd`.
+fn program_writes_to(fd: &OwnedFd, lines: usize) -> Vec<u8> {
+    let data: Vec<u8> = (0..lines)
+        .flat_map(|i| format!("late {i:04}\n").into_bytes())
+        .collect();
+    nix::unistd::write(fd, &data).unwrap();
+    data
 }
