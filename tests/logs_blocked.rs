@@ -169,14 +169,13 @@ fn lines_are_not_cut_while_stdout_is_blocked() {
     );
     let mut run = Run::start("blocked-long", &cfg, &[], w_out.into(), w_err.into());
     let err = Collector::start(r_err);
-    // Nobody reads rinit's stdout for half a second (the scenario itself,
-    // well past the 100 ms partial-line delay); it must have filled.
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(
-        queued(&r_out) >= 32 * 1024,
-        "stdout pipe never filled; stderr:\n{}",
-        err.text()
-    );
+    // Nobody reads rinit's stdout until it has filled (however slowly the
+    // program starts), and for half a second at least: the scenario itself,
+    // well past the 100 ms partial-line delay.
+    let blocked_at = std::time::Instant::now();
+    let filled = common::wait_until(blocked_at + common::WAIT, || queued(&r_out) >= 32 * 1024);
+    assert!(filled, "stdout pipe never filled; stderr:\n{}", err.text());
+    std::thread::sleep(Duration::from_millis(500).saturating_sub(blocked_at.elapsed()));
     let out = Collector::start(r_out);
     let done = err.wait_for(common::WAIT, |b| has(b, "numbered done 3000"));
     assert!(done, "{}", err.text());
