@@ -29,6 +29,12 @@ struct State {
     /// The first write error, until `take_error` hands it out.
     error: Option<Errno>,
     error_seen: bool,
+    /// The writer sleeps on `work`: only then does a push need to wake it
+    /// (a futex syscall per push otherwise, on the loop's side).
+    writer_idle: bool,
+    /// How many sleep on `progress` (`flush_blocking`, at exit): only
+    /// then does a written chunk need to say so.
+    flushers: u32,
 }
 
 impl State {
@@ -63,7 +69,9 @@ impl Shared {
             st.want_wake = false;
             self.wake();
         }
-        self.progress.notify_all();
+        if st.flushers > 0 {
+            self.progress.notify_all();
+        }
     }
 
     /// Keep the first error for `take_error`, and wake the loop so it
@@ -131,8 +139,11 @@ impl Threaded {
             return Err(Full);
         }
         st.queue.extend_from_slice(line);
+        let idle = std::mem::take(&mut st.writer_idle);
         drop(st);
-        self.shared.work.notify_one();
+        if idle {
+            self.shared.work.notify_one();
+        }
         Ok(())
     }
 
@@ -166,7 +177,10 @@ impl Threaded {
     /// Ask the writer to reopen its target before its next write (or at
     /// once if idle). Errors come back through `take_error`.
     pub(super) fn reopen(&self) {
-        self.shared.lock().reopen = true;
+        let mut st = self.shared.lock();
+        st.reopen = true;
+        st.writer_idle = false;
+        drop(st);
         self.shared.work.notify_one();
     }
 
@@ -187,10 +201,12 @@ impl Threaded {
             if now >= deadline {
                 return false;
             }
+            st.flushers += 1;
             st = match self.shared.progress.wait_timeout(st, deadline - now) {
                 Ok((g, _)) => g,
                 Err(e) => e.into_inner().0,
             };
+            st.flushers -= 1;
         }
     }
 
@@ -210,7 +226,10 @@ impl Drop for Threaded {
     /// stuck on a blocked fd must not hang rinit's exit (that is what
     /// `flush_blocking` with a deadline is for).
     fn drop(&mut self) {
-        self.shared.lock().closing = true;
+        let mut st = self.shared.lock();
+        st.closing = true;
+        st.writer_idle = false;
+        drop(st);
         self.shared.work.notify_one();
     }
 }
@@ -222,10 +241,14 @@ fn writer(shared: &Shared, mut target: Box<dyn Target>) {
         {
             let mut st = shared.lock();
             while st.queue.is_empty() && !st.closing && !st.reopen {
+                // Set and cleared under the lock the pushers take: a push
+                // either sees it and wakes us, or comes before the check.
+                st.writer_idle = true;
                 st = match shared.work.wait(st) {
                     Ok(g) => g,
                     Err(e) => e.into_inner(),
                 };
+                st.writer_idle = false;
             }
             if std::mem::take(&mut st.reopen) {
                 drop(st);
