@@ -9,7 +9,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token, Waker};
@@ -18,6 +18,10 @@ use nix::fcntl::OFlag;
 
 use super::thread::Threaded;
 use super::{Full, Inner, Target, WRITE_CHUNK, next_chunk};
+
+/// How long `set_shared` waits for the reader to take the rest of a line
+/// rinit is in the middle of.
+const FINISH_LINE: Duration = Duration::from_secs(1);
 
 /// What a writer thread needs should the fd refuse RWF_NOWAIT.
 pub(super) struct Fallback {
@@ -95,7 +99,17 @@ impl Direct {
     /// Other writers share the fd: writes must be atomic from now on. A
     /// relay cannot promise that (a splice may move part of a chunk), and
     /// the pipe no longer takes RWF_NOWAIT: a writer thread takes over.
+    ///
+    /// Before that, rinit finishes the line it may be in the middle of: a
+    /// write or splice the pipe took only in part can have left half a
+    /// line there, and the next process to write would land inside it.
+    /// That waits for the reader, at most `FINISH_LINE` (this happens only
+    /// when a reload starts the first `inherit` program while rinit's
+    /// stdout is full).
     pub(super) fn set_shared(&mut self) {
+        if self.fifo && !self.shared && self.used() > 0 {
+            self.finish_line(Instant::now() + FINISH_LINE);
+        }
         self.shared = true;
         if self.relay.is_some() {
             self.unsupported = true;
@@ -115,18 +129,20 @@ impl Direct {
     }
 
     /// The largest write to cut at a line end now. `PIPE_BUF` keeps a
-    /// write atomic on any pipe. When rinit is the only writer of a pipe,
-    /// as much as the pipe surely has room for: such a write is done in one
-    /// go under the pipe's lock, so it is just as whole, and it costs the
-    /// reader one wake-up instead of a dozen. (Surely: FIONREAD counts
-    /// bytes, the pipe holds pages; allow one page of slack for the pages
-    /// the reader and the last write left partly filled.)
+    /// write atomic on any pipe, which matters while another process
+    /// writes the same fd. A pipe rinit alone writes gets everything at
+    /// once: the kernel takes what fits and the rest waits in the queue. A
+    /// line the pipe took in part is still whole in the stream, since
+    /// nothing else writes there (see `set_shared` for when that changes),
+    /// and asking the pipe first how much fits (F_GETPIPE_SZ, FIONREAD)
+    /// took its lock twice more per write, against the reader: about a
+    /// fifth of prefix-format throughput (docs/benchmarks.md).
     fn write_limit(&self) -> usize {
         if self.shared || !self.fifo {
-            return WRITE_CHUNK;
+            WRITE_CHUNK
+        } else {
+            usize::MAX
         }
-        let fit = pipe_free(self.fd).unwrap_or(0);
-        fit.max(WRITE_CHUNK)
     }
 
     pub(super) fn used(&self) -> usize {
@@ -337,19 +353,64 @@ impl Direct {
             if self.unsupported {
                 return false;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if !wait_room(self.fd, deadline) {
                 return false;
             }
-            let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
-            let mut pfd = libc::pollfd {
-                fd: self.fd,
-                events: libc::POLLOUT,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd for the duration of the call.
-            unsafe { libc::poll(&mut pfd, 1, ms) };
         }
+    }
+
+    /// Write what is pending up to its first line end (after what the
+    /// relay holds), waiting in poll(2) for room until `deadline`. Used
+    /// before other processes start writing the fd: if rinit was mid-line
+    /// there, that line is whole before they can write. If it was not,
+    /// one whole line more goes out, which does no harm.
+    fn finish_line(&mut self, deadline: Instant) {
+        let mut line_taken = false;
+        while !self.broken && !self.unsupported {
+            let step = match self.flush_relay() {
+                Ok(()) if line_taken || self.used() == 0 => return,
+                Ok(()) => self.take_line(&mut line_taken),
+                Err(e) => Err(e),
+            };
+            match step {
+                Ok(()) | Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => {
+                    self.arm();
+                    if !wait_room(self.fd, deadline) {
+                        return;
+                    }
+                }
+                Err(Errno::EOPNOTSUPP | Errno::EINVAL | Errno::ENOSYS) => {
+                    self.unsupported = true;
+                }
+                Err(e) => {
+                    // EPIPE breaks the sink; others (ENOSPC...) are said
+                    // once, and the line is left to the normal path.
+                    self.fail_write(e);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One write of the queue's first line (or what is left of it).
+    fn take_line(&mut self, line_taken: &mut bool) -> Result<(), Errno> {
+        let queue = std::mem::take(&mut self.queue);
+        let rest = &queue[self.start..];
+        let n = next_chunk(rest, 1);
+        let written = self.write_one(&rest[..n]);
+        self.queue = queue;
+        let k = written?;
+        if k == 0 {
+            return Err(Errno::EIO);
+        }
+        self.start += k;
+        *line_taken = k == n;
+        if self.start == self.queue.len() {
+            self.queue.clear();
+            self.start = 0;
+        }
+        Ok(())
     }
 
     /// Where lines may be spliced to now: only an idle pipe that rinit
@@ -524,17 +585,19 @@ fn is_fifo(fd: RawFd) -> bool {
     }
 }
 
-/// Bytes a pipe can surely take in one write now (see `write_limit`).
-fn pipe_free(fd: RawFd) -> Option<usize> {
-    const PAGE: usize = 4096;
-    let mut queued: libc::c_int = 0;
-    // SAFETY: F_GETPIPE_SZ takes no argument.
-    let cap = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
-    // SAFETY: FIONREAD writes one c_int, which we own.
-    if cap <= 0 || unsafe { libc::ioctl(fd, libc::FIONREAD, &mut queued) } < 0 {
-        return None;
+/// Wait in poll(2) until `fd` has room or `deadline` passes (false then).
+fn wait_room(fd: RawFd, deadline: Instant) -> bool {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return false;
     }
-    let pages = cap as usize / PAGE;
-    let used = (queued.max(0) as usize).div_ceil(PAGE) + 1;
-    Some(pages.saturating_sub(used) * PAGE)
+    let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    unsafe { libc::poll(&mut pfd, 1, ms) };
+    true
 }

@@ -291,19 +291,50 @@ fn direct_sink_writes_from_the_caller_queues_when_full_and_resumes_on_the_token(
     resume_and_check(&mut poll, sink, r, (next, total), false);
 }
 
-#[test]
-fn direct_sink_writes_end_at_line_ends() {
-    // A one-page pipe: each write fills it at most, and each read of the
-    // test returns exactly what the writes since the last read put in. If
-    // a write ended mid-line, a read would too.
-    let (mut r, w) = pipe(OFlag::empty());
+/// A one-page pipe: each write fills it at most, and each read returns
+/// exactly what the writes since the last read put in.
+fn one_page_pipe() -> (File, OwnedFd) {
+    let (r, w) = pipe(OFlag::empty());
     nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).expect("F_SETPIPE_SZ");
+    (r, w)
+}
+
+fn numbered_batch(lines: usize) -> Vec<u8> {
+    (0..lines).flat_map(numbered).collect()
+}
+
+#[test]
+fn direct_sink_alone_on_a_pipe_fills_it_and_keeps_every_byte_in_order() {
+    // rinit alone writes the pipe: a write may end mid-line (the line is
+    // still whole in the stream), and the pipe is filled, not cut short.
+    let (mut r, w) = one_page_pipe();
     let poll = Poll::new().expect("poll");
     let sink = Sink::direct(w, SINK_CAPACITY, None, "test", poll.registry(), WAKE).expect("sink");
-    let mut batch = Vec::new();
-    for i in 0..300 {
-        batch.extend_from_slice(&numbered(i));
+    let batch = numbered_batch(300);
+    assert_eq!(sink.try_push(&batch), Ok(()));
+    assert!(sink.used() > 0, "a one-page pipe cannot take it all");
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    while got.len() < batch.len() {
+        let n = r.read(&mut buf).expect("read");
+        let left = batch.len() - got.len();
+        assert_eq!(n, left.min(4096), "each write fills the pipe");
+        got.extend_from_slice(&buf[..n]);
+        sink.drain();
     }
+    assert_eq!(got, batch);
+    assert_eq!(sink.used(), 0);
+}
+
+#[test]
+fn direct_sink_shared_writes_end_at_line_ends() {
+    // Another process writes the same pipe: every write is atomic
+    // (at most PIPE_BUF) and ends at a line end.
+    let (mut r, w) = one_page_pipe();
+    let poll = Poll::new().expect("poll");
+    let sink = Sink::direct(w, SINK_CAPACITY, None, "test", poll.registry(), WAKE).expect("sink");
+    sink.set_shared();
+    let batch = numbered_batch(300);
     assert_eq!(sink.try_push(&batch), Ok(()));
     assert!(sink.used() > 0, "a one-page pipe cannot take it all");
     let mut got = Vec::new();
@@ -317,6 +348,39 @@ fn direct_sink_writes_end_at_line_ends() {
     }
     assert_eq!(got, batch);
     assert_eq!(sink.used(), 0);
+}
+
+#[test]
+fn direct_sink_finishes_its_line_before_the_fd_becomes_shared() {
+    // 100-byte lines into a one-page pipe: the first write ends in the
+    // middle of line 41. Then another writer arrives (a reload starts an
+    // `inherit` program): its line must not land inside rinit's.
+    let (r, w) = one_page_pipe();
+    let other = w.try_clone().expect("dup");
+    let poll = Poll::new().expect("poll");
+    let sink = Sink::direct(w, SINK_CAPACITY, None, "test", poll.registry(), WAKE).expect("sink");
+    let line = |i: usize| format!("line {i:06} {}\n", "x".repeat(87)).into_bytes();
+    let batch: Vec<u8> = (0..100).flat_map(line).collect();
+    assert_eq!(line(0).len(), 100);
+    assert_eq!(sink.try_push(&batch), Ok(()));
+    assert_eq!(sink.used(), batch.len() - 4096, "the pipe took one page");
+    let lines = reader(r);
+    sink.set_shared(); // waits for the reader to make room for the rest of line 41
+    nix::unistd::write(&other, b"other\n").expect("write");
+    drop(other);
+    assert!(sink.flush_blocking(Instant::now() + PATIENCE));
+    drop(sink);
+    let got = lines.recv_timeout(PATIENCE).expect("reader finished");
+    let mut want: Vec<String> = (0..100)
+        .map(|i| String::from_utf8(line(i)).unwrap().trim_end().to_owned())
+        .collect();
+    let at = got
+        .iter()
+        .position(|l| l == "other")
+        .expect("the other line, whole");
+    assert!(at >= 41, "written after line 41 was finished, at {at}");
+    want.insert(at, "other".into());
+    assert_eq!(got, want);
 }
 
 #[test]
