@@ -22,11 +22,12 @@
 //! Common to both:
 //! - [`Sink::try_push`] queues one whole formatted batch or refuses it with
 //!   [`Full`]; it never blocks.
-//! - Writes are whole lines, cut at a line end, and atomic: at most
-//!   `PIPE_BUF` bytes (pipe(7)), or, when rinit alone writes a pipe, at most
-//!   what the pipe has room for (done in one go under the pipe's lock). So
+//! - While another process writes the same fd, writes are whole lines,
+//!   cut at a line end, and atomic: at most `PIPE_BUF` bytes (pipe(7)). So
 //!   lines never interleave with those of `inherit` programs, or of the
-//!   other stream when fd 1 and fd 2 are the same pipe.
+//!   other stream when fd 1 and fd 2 are the same pipe. A pipe rinit alone
+//!   writes gets all it has at once (the rest waits); a line cut there is
+//!   still whole in the stream, and is finished before the fd turns shared.
 //! - EPIPE/EBADF (nobody reads our output any more): from then on lines are
 //!   accepted and discarded, so supervision goes on; the error is reported
 //!   once through [`Sink::take_error`]. Other write errors (ENOSPC, EIO)
