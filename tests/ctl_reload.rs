@@ -154,6 +154,14 @@ fn removed_programs_leave_no_fds_behind() {
     let mut r = start("reload-fds", "", &keep);
     r.wait_state("keep", "running");
     let pid = r.proc.rinit_pid();
+    // `wait_state` asked over the control socket: rinit may not have seen
+    // that client hang up yet. Count from when only the listener is left.
+    let listener_only = || fd_list(pid).matches("socket:").count() == 1;
+    assert!(
+        common::wait_until(std::time::Instant::now() + common::WAIT, listener_only),
+        "a control connection stayed open: {}",
+        fd_list(pid)
+    );
     let base = fds(pid);
     let before = fd_list(pid);
     for n in 0..4 {
