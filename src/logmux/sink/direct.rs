@@ -363,7 +363,9 @@ impl Direct {
     /// relay holds), waiting in poll(2) for room until `deadline`. Used
     /// before other processes start writing the fd: if rinit was mid-line
     /// there, that line is whole before they can write. If it was not,
-    /// one whole line more goes out, which does no harm.
+    /// one whole line more goes out, which does no harm. Past the
+    /// deadline (the reader stopped) it gives up: PID 1 must not hang, so
+    /// the other writer's output may then land inside that one line.
     fn finish_line(&mut self, deadline: Instant) {
         let mut line_taken = false;
         while !self.broken && !self.unsupported {
