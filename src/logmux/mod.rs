@@ -263,7 +263,7 @@ impl LogMux {
 
     /// Bytes read from `source`'s `stream` pipe. Always takes them all.
     pub fn feed(&mut self, source: SourceId, stream: Stream, bytes: &[u8], now: Instant) {
-        self.with_lines(source, stream, |asm, mut out| {
+        self.with_lines(source, stream, bytes, |asm, mut out| {
             asm.push(bytes, now, &mut out)
         });
     }
@@ -271,16 +271,18 @@ impl LogMux {
     /// `source`'s `stream` pipe closed, or the program exited (after the loop
     /// drained the pipe): its unterminated tail is emitted as a partial line.
     pub fn eof(&mut self, source: SourceId, stream: Stream) {
-        self.with_lines(source, stream, |asm, mut out| asm.flush_eof(&mut out));
+        self.with_lines(source, stream, &[], |asm, mut out| asm.flush_eof(&mut out));
     }
 
     /// Run the assembler of one source stream; format whatever lines it
     /// emits into one batch and deliver that batch (one lock, one clock
-    /// read per call).
+    /// read per call). `input` is what the assembler was fed, if anything:
+    /// lines still in it reach the tail in blocks.
     fn with_lines(
         &mut self,
         source: SourceId,
         stream: Stream,
+        input: &[u8],
         run: impl FnOnce(&mut LineAssembler, &mut dyn FnMut(line::Line<'_>)),
     ) {
         let LogMux {
@@ -302,12 +304,14 @@ impl LogMux {
         let name = &src.name;
         let tail = &mut src.tail;
         let mut ts = None;
+        let mut batch = tail::Batch::new(input);
         scratch.clear();
         run(asm, &mut |line| {
             let ts = *ts.get_or_insert_with(*clock);
             fmt.program_line(scratch, name, source.0, stream, &line, ts);
-            tail.push(stream, line.bytes);
+            batch.push(tail, stream, line.bytes);
         });
+        batch.flush(tail, stream);
         out.deliver(scratch);
     }
 
@@ -315,7 +319,9 @@ impl LogMux {
     pub fn tick(&mut self, now: Instant) {
         for i in 0..self.sources.len() {
             for stream in [Stream::Stdout, Stream::Stderr] {
-                self.with_lines(SourceId(i), stream, |asm, mut out| asm.tick(now, &mut out));
+                self.with_lines(SourceId(i), stream, &[], |asm, mut out| {
+                    asm.tick(now, &mut out)
+                });
             }
         }
         self.pump();
