@@ -225,8 +225,12 @@ def write(res, out):
           if has(k, "startup_ms") else None)
 
     table("Shutdown, cooperative programs",
-          "SIGTERM to PID 1 → PID 1 gone (pidfd), with programs that die on SIGTERM and have been running "
-          f"for {meta['idle_s']:g} s. runsvdir exits at once on SIGTERM without stopping its services; the kernel "
+          "SIGTERM to PID 1 → PID 1 gone (pidfd), with programs that die on SIGTERM; "
+          + (f"each round's figure is the median of {meta['shutdown_reps']} shutdowns, one after the idle window "
+             f"({meta['idle_s']:g} s) and {meta['shutdown_reps'] - 1} after the programs have run for "
+             f"{meta['settle_s']:g} s. " if meta.get("shutdown_reps", 1) > 1 else
+             f"the programs have been running for {meta['idle_s']:g} s. ")
+          + "runsvdir exits at once on SIGTERM without stopping its services; the kernel "
           f"then SIGKILLs the namespace. *{FLOOR}* forwards SIGTERM to its 3 programs, reaps them and exits.",
           ["programs", "shutdown (ms)", "× tini"],
           lambda k: [str(3 if modes[k] == "super" else 1), cell(S(k, "shutdown_ms")), rcell(R(k, "shutdown_ms"))]

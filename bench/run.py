@@ -441,6 +441,58 @@ def m_escalation(ctx, init):
         shutil.rmtree(d, ignore_errors=True)
 
 
+SHUTDOWN_REPS = 3  # cooperative shutdowns per init per round, as for start-up
+
+
+def start_group(ctx, inits, tag, res, runs, dirs):
+    """Start every init of the group with its programs, at once."""
+    for init in inits:
+        d = tempfile.mkdtemp(dir=ctx.tmp)
+        dirs.append(d)
+        progs = stamp_progs(d, nprogs(init))
+        try:
+            r = Run(ctx, init, progs, tag=tag)
+            r.wait_files([p.argv[-1] for p in progs])
+            runs[init.key] = r
+        except Failed as e:
+            res[init.key]["error"] = str(e)
+
+
+def shut_each(runs, res):
+    """SIGTERM each PID 1 in turn (cooperative programs): ms until gone."""
+    for k, r in runs.items():
+        if "error" in res[k]:
+            continue
+        t = now()
+        os.kill(r.pid, signal.SIGTERM)
+        ms = r.gone_after(t, 10)
+        res[k]["shutdown_ms"] = ms if ms is not None else float("nan")
+        if ms is None:
+            res[k]["error"] = f"{k}: still alive 10 s after SIGTERM"
+
+
+def end_group(runs, dirs):
+    for r in runs.values():
+        r.kill()
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def m_shutdown_group(ctx, inits):
+    """The group started together, settled (past start_secs), then shut
+    down one at a time: more shutdowns for the median than the idle
+    group's one."""
+    res = {i.key: {} for i in inits}
+    runs, dirs = {}, []
+    try:
+        start_group(ctx, inits, "shutdown", res, runs, dirs)
+        time.sleep(SETTLE_S)
+        shut_each(runs, res)
+    finally:
+        end_group(runs, dirs)
+    return res
+
+
 def m_idle_group(ctx, inits, idle_s):
     """Start the group together, let it settle, sample, idle, sample; then
     shut each down in turn with SIGTERM (cooperative programs)."""
@@ -448,16 +500,7 @@ def m_idle_group(ctx, inits, idle_s):
     runs = {}
     dirs = []
     try:
-        for init in inits:
-            d = tempfile.mkdtemp(dir=ctx.tmp)
-            dirs.append(d)
-            progs = stamp_progs(d, nprogs(init))
-            try:
-                r = Run(ctx, init, progs, tag="idle")
-                r.wait_files([p.argv[-1] for p in progs])
-                runs[init.key] = r
-            except Failed as e:
-                res[init.key]["error"] = str(e)
+        start_group(ctx, inits, "idle", res, runs, dirs)
         time.sleep(SETTLE_S + 0.7)
 
         def tree(r):
@@ -482,21 +525,9 @@ def m_idle_group(ctx, inits, idle_s):
                 "tree_ctxt": sum(a[p]["ctxt"] - b[p]["ctxt"] for p in a if a[p] and b.get(p)),
                 "tree_ticks": sum(a[p]["ticks"] - b[p]["ticks"] for p in a if a[p] and b.get(p)),
             })
-        # cooperative shutdown, one at a time
-        for k, r in runs.items():
-            if "error" in res[k]:
-                continue
-            t = now()
-            os.kill(r.pid, signal.SIGTERM)
-            ms = r.gone_after(t, 10)
-            res[k]["shutdown_ms"] = ms if ms is not None else float("nan")
-            if ms is None:
-                res[k]["error"] = f"{k}: still alive 10 s after SIGTERM"
+        shut_each(runs, res)
     finally:
-        for r in runs.values():
-            r.kill()
-        for d in dirs:
-            shutil.rmtree(d, ignore_errors=True)
+        end_group(runs, dirs)
     return res
 
 
@@ -755,7 +786,7 @@ def main():
         "command": a.command or "python3 bench/run.py " + " ".join(shlex.quote(x) for x in sys.argv[1:]),
         "rounds": rounds, "idle_s": idle, "log_mb": log_mb, "mix_mb": mix_mb, "orphans": n_orphans,
         "slow_mb": slow_mb, "slow_reader_s": SLOW_READER_S,
-        "stop_timeout_s": STOP_TIMEOUT_S, "esc_cap_s": ESC_CAP_S, "reap_limit_s": REAP_LIMIT_S,
+        "shutdown_reps": SHUTDOWN_REPS, "settle_s": SETTLE_S, "stop_timeout_s": STOP_TIMEOUT_S, "esc_cap_s": ESC_CAP_S, "reap_limit_s": REAP_LIMIT_S,
         "versions": versions(inits, rinit),
         "missing": missing, "supervisor_unavailable": sup_err,
         "sizes": {i.key: elf_info(originals[i.key]) for i in inits if not i.reference},
@@ -802,7 +833,19 @@ def main():
         if "idle" not in skip:
             for group in ("single", "super"):
                 g = rot([i for i in inits if i.mode == group], r)
-                for k, res in m_idle_group(ctx, g, idle).items():
+                results = [m_idle_group(ctx, g, idle)]
+                # more shutdowns, each group's order rotated again
+                for rep in range(1, SHUTDOWN_REPS):
+                    results.append(m_shutdown_group(ctx, rot(g, rep)))
+                for k, res in results[0].items():
+                    # a NaN (still alive) comes with an error, kept below
+                    runs_ms = [ms for x in results if (ms := x[k].get("shutdown_ms")) is not None and ms == ms]
+                    if runs_ms:
+                        res["shutdown_ms"] = statistics.median(runs_ms)
+                        res["shutdown_runs_ms"] = runs_ms
+                    for x in results:
+                        if "error" in x[k] and "error" not in res:
+                            res["error"] = x[k]["error"]
                     put(k, r, res)
                     if "error" in res:
                         log(f"  {k}: {res['error']}")
