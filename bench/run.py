@@ -16,6 +16,7 @@ docs/benchmarks.json (or --out DIR).
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -444,18 +445,29 @@ def m_escalation(ctx, init):
 SHUTDOWN_REPS = 3  # cooperative shutdowns per init per round, as for start-up
 
 
-def start_group(ctx, inits, tag, res, runs, dirs):
-    """Start every init of the group with its programs, at once."""
-    for init in inits:
-        d = tempfile.mkdtemp(dir=ctx.tmp)
-        dirs.append(d)
-        progs = stamp_progs(d, nprogs(init))
-        try:
-            r = Run(ctx, init, progs, tag=tag)
-            r.wait_files([p.argv[-1] for p in progs])
-            runs[init.key] = r
-        except Failed as e:
-            res[init.key]["error"] = str(e)
+@contextlib.contextmanager
+def started_group(ctx, inits, tag):
+    """Every init of the group started with its programs, at once: yields
+    (runs, res) and kills and cleans up whatever is left at the end."""
+    res = {i.key: {} for i in inits}
+    runs, dirs = {}, []
+    try:
+        for init in inits:
+            d = tempfile.mkdtemp(dir=ctx.tmp)
+            dirs.append(d)
+            progs = stamp_progs(d, nprogs(init))
+            try:
+                r = Run(ctx, init, progs, tag=tag)
+                r.wait_files([p.argv[-1] for p in progs])
+                runs[init.key] = r
+            except Failed as e:
+                res[init.key]["error"] = str(e)
+        yield runs, res
+    finally:
+        for r in runs.values():
+            r.kill()
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def shut_each(runs, res):
@@ -471,36 +483,39 @@ def shut_each(runs, res):
             res[k]["error"] = f"{k}: still alive 10 s after SIGTERM"
 
 
-def end_group(runs, dirs):
-    for r in runs.values():
-        r.kill()
-    for d in dirs:
-        shutil.rmtree(d, ignore_errors=True)
-
-
 def m_shutdown_group(ctx, inits):
     """The group started together, settled (past start_secs), then shut
-    down one at a time: more shutdowns for the median than the idle
-    group's one."""
-    res = {i.key: {} for i in inits}
-    runs, dirs = {}, []
-    try:
-        start_group(ctx, inits, "shutdown", res, runs, dirs)
+    down one at a time."""
+    with started_group(ctx, inits, "shutdown") as (runs, res):
         time.sleep(SETTLE_S)
         shut_each(runs, res)
-    finally:
-        end_group(runs, dirs)
     return res
+
+
+def m_idle_and_shutdowns(ctx, inits, idle_s):
+    """The idle group, then SHUTDOWN_REPS - 1 more shutdown groups (each in
+    another order): per init, the idle figures and the median shutdown."""
+    results = [m_idle_group(ctx, inits, idle_s)]
+    for rep in range(1, SHUTDOWN_REPS):
+        k = rep % len(inits)
+        results.append(m_shutdown_group(ctx, inits[k:] + inits[:k]))
+    merged = results[0]
+    for key, res in merged.items():
+        # a NaN (still alive) comes with an error, kept below
+        runs_ms = [ms for x in results if (ms := x[key].get("shutdown_ms")) is not None and ms == ms]
+        if runs_ms:
+            res["shutdown_ms"] = statistics.median(runs_ms)
+            res["shutdown_runs_ms"] = runs_ms
+        errors = [x[key]["error"] for x in results if "error" in x[key]]
+        if errors:
+            res["error"] = errors[0]
+    return merged
 
 
 def m_idle_group(ctx, inits, idle_s):
     """Start the group together, let it settle, sample, idle, sample; then
     shut each down in turn with SIGTERM (cooperative programs)."""
-    res = {i.key: {} for i in inits}
-    runs = {}
-    dirs = []
-    try:
-        start_group(ctx, inits, "idle", res, runs, dirs)
+    with started_group(ctx, inits, "idle") as (runs, res):
         time.sleep(SETTLE_S + 0.7)
 
         def tree(r):
@@ -526,8 +541,6 @@ def m_idle_group(ctx, inits, idle_s):
                 "tree_ticks": sum(a[p]["ticks"] - b[p]["ticks"] for p in a if a[p] and b.get(p)),
             })
         shut_each(runs, res)
-    finally:
-        end_group(runs, dirs)
     return res
 
 
@@ -786,7 +799,8 @@ def main():
         "command": a.command or "python3 bench/run.py " + " ".join(shlex.quote(x) for x in sys.argv[1:]),
         "rounds": rounds, "idle_s": idle, "log_mb": log_mb, "mix_mb": mix_mb, "orphans": n_orphans,
         "slow_mb": slow_mb, "slow_reader_s": SLOW_READER_S,
-        "shutdown_reps": SHUTDOWN_REPS, "settle_s": SETTLE_S, "stop_timeout_s": STOP_TIMEOUT_S, "esc_cap_s": ESC_CAP_S, "reap_limit_s": REAP_LIMIT_S,
+        "shutdown_reps": SHUTDOWN_REPS, "settle_s": SETTLE_S,
+        "stop_timeout_s": STOP_TIMEOUT_S, "esc_cap_s": ESC_CAP_S, "reap_limit_s": REAP_LIMIT_S,
         "versions": versions(inits, rinit),
         "missing": missing, "supervisor_unavailable": sup_err,
         "sizes": {i.key: elf_info(originals[i.key]) for i in inits if not i.reference},
@@ -833,19 +847,7 @@ def main():
         if "idle" not in skip:
             for group in ("single", "super"):
                 g = rot([i for i in inits if i.mode == group], r)
-                results = [m_idle_group(ctx, g, idle)]
-                # more shutdowns, each group's order rotated again
-                for rep in range(1, SHUTDOWN_REPS):
-                    results.append(m_shutdown_group(ctx, rot(g, rep)))
-                for k, res in results[0].items():
-                    # a NaN (still alive) comes with an error, kept below
-                    runs_ms = [ms for x in results if (ms := x[k].get("shutdown_ms")) is not None and ms == ms]
-                    if runs_ms:
-                        res["shutdown_ms"] = statistics.median(runs_ms)
-                        res["shutdown_runs_ms"] = runs_ms
-                    for x in results:
-                        if "error" in x[k] and "error" not in res:
-                            res["error"] = x[k]["error"]
+                for k, res in m_idle_and_shutdowns(ctx, g, idle).items():
                     put(k, r, res)
                     if "error" in res:
                         log(f"  {k}: {res['error']}")
