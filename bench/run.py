@@ -18,6 +18,7 @@ docs/benchmarks.json (or --out DIR).
 import argparse
 import contextlib
 import datetime
+import fcntl
 import json
 import os
 import platform
@@ -43,7 +44,9 @@ ESC_CAP_S = {"single": 1.5, "super": STOP_TIMEOUT_S * 2 + 3}  # escalation run c
 SLOW_READER_S = 0.5  # the "blocked stdout" log test: reader starts this late
 PASS_THROUGH = ("s6-svscan", "runsvdir")
 FLOOR = "floor (minimal init)"
-RELAYS = {"splice": "splice relay", "copy": "copy relay"}  # programs write to the init's stdout themselves
+# programs write to the init's stdout themselves; "grown": no relay, the bare
+# pipe grown to 1 MiB as rinit grows its stdout pipe
+RELAYS = {"splice": "splice relay", "copy": "copy relay", "grown": "pipe of 1 MiB"}
 SETTLE_S = 1.3  # > start_secs/startsecs (1 s): programs count as running
 MiB = 1024 * 1024
 
@@ -588,7 +591,10 @@ def stop_sink(sink):
 
 def m_relay(ctx, mb, kind, chunk=4096):
     """The writer, a relay process, the reader: what any process in the
-    middle costs (`kind`: splice = nothing copied; copy = read/write)."""
+    middle costs (`kind`: splice = nothing copied; copy = read/write;
+    grown = no relay, the writer's pipe grown to 1 MiB)."""
+    if kind == "grown":
+        return {"mbps": m_ceiling(ctx, mb, chunk=chunk, pipe_size=1 << 20)["mbps"]}
     sink = subprocess.Popen([KIT, "sink", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     relay = subprocess.Popen([KIT, "relay", kind], stdin=subprocess.PIPE, stdout=sink.stdin)
     gen = subprocess.Popen([KIT, "gen", "1", str(mb), str(chunk)], stdout=relay.stdin)
@@ -604,9 +610,11 @@ def m_relay(ctx, mb, kind, chunk=4096):
         stop_sink(sink)
 
 
-def m_ceiling(ctx, mb, writers=1, chunk=4096):
+def m_ceiling(ctx, mb, writers=1, chunk=4096, pipe_size=None):
     """The same writer(s) piped straight into the same reader."""
     sink = subprocess.Popen([KIT, "sink", str(writers)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    if pipe_size:
+        fcntl.fcntl(sink.stdin.fileno(), fcntl.F_SETPIPE_SZ, pipe_size)
     gens = [subprocess.Popen([KIT, "gen", str(w + 1), str(mb), str(chunk)], stdout=sink.stdin)
             for w in range(writers)]
     sink.stdin.close()

@@ -134,3 +134,40 @@ fn awkward_outputs_arrive_whole_and_in_order() {
     let coloured = |b: &[u8]| b.split(|&c| c == b'\n').any(|l| l.starts_with(b"\x1b["));
     assert!(!coloured(&out) && !coloured(&err));
 }
+
+/// Capacity of the pipe `f` is an end of.
+fn pipe_size(f: &std::fs::File) -> usize {
+    nix::fcntl::fcntl(f, nix::fcntl::FcntlArg::F_GETPIPE_SZ).expect("F_GETPIPE_SZ") as usize
+}
+
+/// The supervisor grows its stdout and stderr pipes (a container's log
+/// pipes) to 1 MiB; the tini drop-in leaves its fds as they are.
+#[test]
+fn the_supervisor_grows_its_output_pipes_and_single_mode_does_not() {
+    const GROWN: usize = 1024 * 1024;
+    let (r_out, w_out) = pipe();
+    let (r_err, w_err) = pipe();
+    let before = pipe_size(&r_out);
+    assert!(before < GROWN, "a fresh pipe holds {before}");
+    let (probe_out, probe_err) = (r_out.try_clone().unwrap(), r_err.try_clone().unwrap());
+    let config = "[[program]]\nname = \"hi\"\ncommand = \"echo hello; exec sleep 1000\"\n";
+    let mut run = Run::start("grow", config, &[], w_out.into(), w_err.into());
+    let (out, err) = (Collector::start(r_out), Collector::start(r_err));
+    // Its first line comes after the outputs are set up.
+    let hello = out.wait_for(common::WAIT, |b| has(b, "| hello"));
+    assert!(hello, "{}\n{}", out.text(), err.text());
+    assert_eq!(pipe_size(&probe_out), GROWN, "stdout");
+    assert_eq!(pipe_size(&probe_err), GROWN, "stderr");
+    run.signal(libc::SIGTERM);
+    assert_eq!(run.wait(common::WAIT).code(), Some(0), "{}", err.text());
+
+    let (r, w) = pipe();
+    let mut c = common::Rinit::cmd(&[], &["echo", "hello"]).command();
+    c.stdin(std::process::Stdio::null()).stdout(w);
+    assert!(c.status().expect("run rinit -- echo").success());
+    assert_eq!(
+        pipe_size(&r),
+        before,
+        "single-command mode resized its stdout"
+    );
+}

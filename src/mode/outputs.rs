@@ -46,6 +46,9 @@ pub const EXIT_FLUSH: Duration = Duration::from_secs(2);
 /// is read on at the next turn (`Outputs::resume`), without waiting for
 /// another wake-up.
 const READ_SHARE: usize = 1024 * 1024;
+/// What rinit's fd 1/2 are grown to when they are pipes: the default
+/// `pipe-max-size`, so it works without privileges.
+const OUTPUT_PIPE_SIZE: usize = 1024 * 1024;
 
 /// A named output source (program instance, hook, main command).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,6 +124,14 @@ impl Outputs {
             timestamps: config.global.log_timestamps,
             colour,
         };
+        // A container's log pipe holds 64 KiB: under a steady flow it is
+        // full at every turn, and each wake-up moves a page or two. Grown,
+        // a turn moves what came meanwhile, and a burst waits in the kernel
+        // rather than blocking the programs (single-command mode, the tini
+        // drop-in, leaves its fds as they are).
+        for fd in [io::stdout().as_fd(), io::stderr().as_fd()] {
+            crate::os::pipe::grow(fd, OUTPUT_PIPE_SIZE);
+        }
         Self::on(opts, registry, io::stdout(), io::stderr())
     }
 

@@ -4,6 +4,7 @@
 pub mod kill;
 pub mod peer;
 pub mod pid1;
+pub mod pipe;
 pub mod reap;
 pub mod signals;
 pub mod spawn;
