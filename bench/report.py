@@ -10,7 +10,7 @@ import os
 import statistics
 import sys
 
-from run import FLOOR, RELAYS  # noqa: E402
+from run import FLOOR, LOG_REFERENCES  # noqa: E402
 
 TOL_MS = 50  # escalation target: stop_timeout ± 50 ms
 REAP_TIE = 1.05  # reaping: ratios this close to 1 are a tie (fork-storm noise)
@@ -162,7 +162,7 @@ def write(res, out):
         rs = summ(R(k, "mbps", "pipe", "ceiling"))
         tgt(f"logs `{k}` ≥ {lim}× the pipe ceiling",
             f"{cell(S(k, 'mbps'))} MB/s vs pipe {cell(S('pipe', 'ceiling'))} MB/s: {rcell(R(k, 'mbps', 'pipe', 'ceiling'))}"
-            + "".join(f"; {r}: {rcell(R(r, 'mbps', 'pipe', 'ceiling'))}" for r in RELAYS.values() if D(r, "mbps")),
+            + "".join(f"; {r}: {rcell(R(r, 'mbps', 'pipe', 'ceiling'))}" for r in LOG_REFERENCES if D(r, "mbps")),
             rs and rs["median"] >= lim)
     if sup:
         b = [x for k in (sup, "rinit -c (raw)") for m in ("broken", "mix_broken", "lost", "mix_lost", "slow_broken", "slow_lost")
@@ -409,7 +409,7 @@ def chart(res, out):
             lo.append(s["median"] - s["min"])
             hi.append(s["max"] - s["median"])
             colors.append("#d62728" if k.startswith("rinit") else "#1f77b4" if k == "tini" else
-                          "#dddddd" if k == FLOOR or k in RELAYS.values() else  # floors, not peers
+                          "#dddddd" if k == FLOOR or k in LOG_REFERENCES else  # floors, not peers
                           "#7f7f7f" if modes.get(k) == "single" else "#9467bd")
         y = range(len(ks))
         bars = ax.barh(list(y), meds, xerr=[lo, hi], color=colors, capsize=3)
