@@ -50,6 +50,16 @@ const READ_SHARE: usize = 1024 * 1024;
 /// `pipe-max-size`, so it works without privileges.
 const OUTPUT_PIPE_SIZE: usize = 1024 * 1024;
 
+/// What to tell an operator (at debug verbosity, 3) when the kernel would not grow
+/// rinit's `name` pipe to `want` bytes: it works on, with the smaller pipe.
+fn pipe_left_short(name: &str, got: Option<usize>, want: usize) -> Option<String> {
+    let got = got.filter(|&n| n < want)?;
+    Some(format!(
+        "{name} is a pipe of {got} bytes; the kernel refused to grow it to {want} \
+         (fs.pipe-max-size or the per-user pipe limit): output moves in smaller turns"
+    ))
+}
+
 /// A named output source (program instance, hook, main command).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LogSource(usize);
@@ -129,8 +139,14 @@ impl Outputs {
         // a turn moves what came meanwhile, and a burst waits in the kernel
         // rather than blocking the programs (single-command mode, the tini
         // drop-in, leaves its fds as they are).
-        for fd in [io::stdout().as_fd(), io::stderr().as_fd()] {
-            crate::os::pipe::grow(fd, OUTPUT_PIPE_SIZE);
+        for (name, fd) in [
+            ("stdout", io::stdout().as_fd()),
+            ("stderr", io::stderr().as_fd()),
+        ] {
+            let got = crate::os::pipe::grow(fd, OUTPUT_PIPE_SIZE);
+            if let Some(why) = pipe_left_short(name, got, OUTPUT_PIPE_SIZE) {
+                log::debug!("{why}");
+            }
         }
         Self::on(opts, registry, io::stdout(), io::stderr())
     }

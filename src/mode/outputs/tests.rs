@@ -279,3 +279,18 @@ fn program_writes_to(fd: &OwnedFd, lines: usize) -> Vec<u8> {
     nix::unistd::write(fd, &data).unwrap();
     data
 }
+
+#[test]
+fn a_pipe_the_kernel_would_not_grow_is_reported_and_others_are_not() {
+    const WANT: usize = 1024 * 1024;
+    let why = pipe_left_short("stdout", Some(65536), WANT).expect("a refusal is reported");
+    assert!(why.starts_with("stdout is a pipe of 65536 bytes"), "{why}");
+    assert!(why.contains("1048576"), "{why}");
+    assert_eq!(pipe_left_short("stderr", Some(WANT), WANT), None, "grown");
+    assert_eq!(
+        pipe_left_short("stderr", Some(2 * WANT), WANT),
+        None,
+        "already bigger"
+    );
+    assert_eq!(pipe_left_short("stderr", None, WANT), None, "not a pipe");
+}
