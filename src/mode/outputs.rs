@@ -50,8 +50,9 @@ const READ_SHARE: usize = 1024 * 1024;
 /// `pipe-max-size`, so it works without privileges.
 const OUTPUT_PIPE_SIZE: usize = 1024 * 1024;
 
-/// What to tell an operator (at debug verbosity, 3) when the kernel would not grow
-/// rinit's `name` pipe to `want` bytes: it works on, with the smaller pipe.
+/// What to tell an operator (at debug verbosity) when the kernel would not
+/// grow rinit's `name` pipe to `want` bytes; rinit works on with the smaller
+/// pipe.
 fn pipe_left_short(name: &str, got: Option<usize>, want: usize) -> Option<String> {
     let got = got.filter(|&n| n < want)?;
     Some(format!(
