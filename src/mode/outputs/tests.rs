@@ -9,13 +9,17 @@ use std::os::fd::OwnedFd;
 
 /// Room for everything a test writes, so no write blocks and no read is
 /// held back by a full output.
-const PIPE: i32 = 1024 * 1024;
+const PIPE: usize = 1024 * 1024;
+
+/// Grow the pipe `fd` is an end of to [`PIPE`].
+fn grow_to_room(fd: impl AsFd) {
+    let size = crate::os::pipe::grow(fd.as_fd(), PIPE);
+    assert!(size >= Some(PIPE), "F_SETPIPE_SZ: {size:?}");
+}
 
 fn big_pipe() -> (OwnedFd, OwnedFd) {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
-    // SAFETY: F_SETPIPE_SZ on a pipe we own.
-    let set = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE) };
-    assert!(set >= PIPE, "F_SETPIPE_SZ: {}", io::Error::last_os_error());
+    grow_to_room(&w);
     (r, w)
 }
 
@@ -38,15 +42,7 @@ fn setup(poll: &mio::Poll, splice: bool) -> (Outputs, OwnedFd) {
     let Route::Mux(pipe) = &o.sources[0].routes[0] else {
         unreachable!()
     };
-    // SAFETY: F_SETPIPE_SZ on the source's own pipe.
-    let set = unsafe {
-        libc::fcntl(
-            pipe.tx.as_ref().unwrap().as_raw_fd(),
-            libc::F_SETPIPE_SZ,
-            PIPE,
-        )
-    };
-    assert!(set >= PIPE, "F_SETPIPE_SZ: {}", io::Error::last_os_error());
+    grow_to_room(pipe.tx.as_ref().unwrap());
     (o, out_r)
 }
 
@@ -168,14 +164,7 @@ fn a_reaped_programs_lines_come_before_its_exit_on_a_full_output() {
     let Route::Mux(pipe) = &o.sources[0].routes[1] else {
         unreachable!()
     };
-    // SAFETY: F_SETPIPE_SZ on the source's own pipe.
-    unsafe {
-        libc::fcntl(
-            pipe.tx.as_ref().unwrap().as_raw_fd(),
-            libc::F_SETPIPE_SZ,
-            PIPE,
-        )
-    };
+    grow_to_room(pipe.tx.as_ref().unwrap());
     let data: Vec<u8> = (0..200)
         .flat_map(|i| format!("{i:09} {}\n", "x".repeat(89)).into_bytes())
         .collect();
